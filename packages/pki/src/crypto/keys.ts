@@ -1,0 +1,203 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
+import { ECPrivateKey } from '@peculiar/asn1-ecc';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { OID } from '../oids.js';
+import { ParseError, PkiError, UnsupportedError, parsing } from '../errors.js';
+import { toDer, toPem } from '../encoding/pem.js';
+import { sm2PublicFromPrivate } from './sm2.js';
+
+/** The key algorithms a CA or a holder may generate. */
+export const KEY_ALGORITHMS = ['sm2', 'p256', 'p384', 'rsa2048', 'rsa3072'] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+
+/** What kind of key: RSA, ECDSA on a NIST curve, SM2, or a verify-only legacy kind. */
+export type KeyKind = 'rsa' | 'ec' | 'sm2' | 'dsa' | 'ed25519' | 'rsa-pss';
+
+/** A public key, with its SubjectPublicKeyInfo DER and a Node KeyObject ready to use. */
+export interface PublicKey {
+  readonly kind: KeyKind;
+  /** Named curve for EC keys: "P-256", "P-384", "P-521" or "SM2". */
+  readonly curve?: string;
+  /** Modulus length for RSA/DSA, field size for EC. */
+  readonly bits: number;
+  readonly spki: Buffer;
+  readonly node: KeyObject;
+  /** SM2 only: the uncompressed public point 04‖x‖y (65 bytes). */
+  readonly sm2Point?: Uint8Array;
+}
+
+/** A private key, with its unencrypted PKCS#8 DER, its public half and a Node KeyObject. */
+export interface PrivateKey {
+  readonly kind: KeyKind;
+  readonly curve?: string;
+  readonly bits: number;
+  readonly pkcs8: Buffer;
+  readonly node: KeyObject;
+  readonly publicKey: PublicKey;
+  /** SM2 only: the 32-byte private scalar. */
+  readonly sm2D?: Uint8Array;
+}
+
+const CURVE_NAMES: Record<string, string> = {
+  prime256v1: 'P-256',
+  secp384r1: 'P-384',
+  secp521r1: 'P-521',
+  SM2: 'SM2',
+};
+const CURVE_BITS: Record<string, number> = { 'P-256': 256, 'P-384': 384, 'P-521': 521, SM2: 256 };
+
+/** Generates a fresh key pair for one of the supported algorithms. */
+export function generateKey(alg: KeyAlgorithm): PrivateKey {
+  switch (alg) {
+    case 'rsa2048':
+    case 'rsa3072':
+      return wrapPrivate(generateKeyPairSync('rsa', { modulusLength: alg === 'rsa2048' ? 2048 : 3072 }).privateKey);
+    case 'p256':
+    case 'p384':
+      return wrapPrivate(generateKeyPairSync('ec', { namedCurve: alg === 'p256' ? 'prime256v1' : 'secp384r1' }).privateKey);
+    case 'sm2': {
+      // Node generates an ECDSA-typed key on the SM2 curve; re-importing its PKCS#8 gives an SM2 key.
+      const k = generateKeyPairSync('ec', { namedCurve: 'SM2' }).privateKey;
+      return importPrivateKey(k.export({ type: 'pkcs8', format: 'der' }));
+    }
+    default:
+      throw new UnsupportedError(`unknown key algorithm ${String(alg)}; use one of ${KEY_ALGORITHMS.join(', ')}`);
+  }
+}
+
+/** Describes a key as the algorithm name used by `generateKey`, when it is one of those. */
+export function keyAlgorithmOf(key: PublicKey | PrivateKey): KeyAlgorithm | undefined {
+  if (key.kind === 'sm2') return 'sm2';
+  if (key.kind === 'ec') return key.curve === 'P-256' ? 'p256' : key.curve === 'P-384' ? 'p384' : undefined;
+  if (key.kind === 'rsa') return key.bits === 2048 ? 'rsa2048' : key.bits === 3072 ? 'rsa3072' : undefined;
+  return undefined;
+}
+
+/**
+ * Imports a private key from PEM or DER: PKCS#8 (plain or password-encrypted), SEC1 "EC PRIVATE KEY"
+ * or PKCS#1 "RSA PRIVATE KEY". A passphrase is needed only for the encrypted form.
+ */
+export function importPrivateKey(input: Uint8Array | string, passphrase?: string): PrivateKey {
+  const bytes = typeof input === 'string' ? Buffer.from(input) : Buffer.from(input);
+  const isPem = bytes.subarray(0, 4096).toString('latin1').includes('-----BEGIN ');
+  let node: KeyObject;
+  try {
+    if (isPem) {
+      node = createPrivateKey({ key: bytes.toString('utf8'), format: 'pem', passphrase });
+    } else {
+      node = tryDer(bytes, passphrase);
+    }
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/passphrase|decrypt|bad decrypt/i.test(msg)) {
+      throw new PkiError('key.passphrase', passphrase ? 'wrong passphrase for the encrypted private key' : 'the private key is encrypted: give its passphrase');
+    }
+    throw new ParseError('private key', msg, { cause: e });
+  }
+  return wrapPrivate(node);
+}
+
+function tryDer(der: Buffer, passphrase?: string): KeyObject {
+  const attempts: Array<() => KeyObject> = [
+    () => createPrivateKey({ key: der, format: 'der', type: 'pkcs8', passphrase }),
+    () => createPrivateKey({ key: der, format: 'der', type: 'sec1' }),
+    () => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }),
+  ];
+  let first: unknown;
+  for (const a of attempts) {
+    try {
+      return a();
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  throw first;
+}
+
+/** Imports a public key from a SubjectPublicKeyInfo in PEM or DER. */
+export function importPublicKey(input: Uint8Array | string): PublicKey {
+  const der = toDer(input, ['PUBLIC KEY'], 'public key');
+  return publicKeyFromSpki(der);
+}
+
+/** Builds a PublicKey from SubjectPublicKeyInfo DER (as found in certificates and CSRs). */
+export function publicKeyFromSpki(spki: Uint8Array): PublicKey {
+  const der = Buffer.from(spki);
+  const info = parsing('public key', () => AsnConvert.parse(der, SubjectPublicKeyInfo));
+  const algOid = info.algorithm.algorithm;
+  let node: KeyObject;
+  try {
+    node = createPublicKey({ key: der, format: 'der', type: 'spki' });
+  } catch (e) {
+    if (algOid === OID.sm2Sign || algOid === OID.sm2Encrypt) {
+      throw new UnsupportedError('SM2 keys must use id-ecPublicKey with the SM2 curve (GM/T 0015)');
+    }
+    throw new ParseError('public key', e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  const point = new Uint8Array(info.subjectPublicKey);
+  return describePublic(node, der, point);
+}
+
+function describePublic(node: KeyObject, spki: Buffer, point?: Uint8Array): PublicKey {
+  const type = node.asymmetricKeyType;
+  const details = node.asymmetricKeyDetails ?? {};
+  if (type === undefined || (type === 'ec' && details.namedCurve === 'SM2')) {
+    const p = point ?? new Uint8Array(parsing('public key', () => AsnConvert.parse(spki, SubjectPublicKeyInfo)).subjectPublicKey);
+    if (p.length !== 65 || p[0] !== 4) throw new ParseError('public key', 'SM2 public key must be an uncompressed point of 65 bytes');
+    return { kind: 'sm2', curve: 'SM2', bits: 256, spki, node, sm2Point: p };
+  }
+  if (type === 'ec') {
+    const curve = CURVE_NAMES[details.namedCurve ?? ''];
+    if (!curve) throw new UnsupportedError(`unsupported elliptic curve ${details.namedCurve}`);
+    return { kind: 'ec', curve, bits: CURVE_BITS[curve]!, spki, node };
+  }
+  if (type === 'rsa' || type === 'rsa-pss' || type === 'dsa') {
+    return { kind: type, bits: details.modulusLength ?? 0, spki, node };
+  }
+  if (type === 'ed25519') return { kind: 'ed25519', bits: 256, spki, node };
+  throw new UnsupportedError(`unsupported public key type ${type}`);
+}
+
+function wrapPrivate(node: KeyObject): PrivateKey {
+  const pkcs8 = node.export({ type: 'pkcs8', format: 'der' });
+  const pubNode = createPublicKey(node);
+  const spki = pubNode.export({ type: 'spki', format: 'der' });
+  const pub = describePublic(pubNode, spki);
+  if (pub.kind !== 'sm2') return { kind: pub.kind, curve: pub.curve, bits: pub.bits, pkcs8, node, publicKey: pub };
+  // Node cannot sign SM2 with a user ID, so our own SM2 code needs the raw scalar.
+  const d = sm2ScalarFromPkcs8(pkcs8);
+  let smNode = node;
+  if (node.asymmetricKeyType === 'ec') smNode = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+  const point = pub.sm2Point ?? sm2PublicFromPrivate(d);
+  return { kind: 'sm2', curve: 'SM2', bits: 256, pkcs8, node: smNode, sm2D: d, publicKey: { ...pub, sm2Point: point } };
+}
+
+function sm2ScalarFromPkcs8(pkcs8: Buffer): Uint8Array {
+  const info = AsnConvert.parse(pkcs8, PrivateKeyInfo);
+  const ec = AsnConvert.parse(info.privateKey.buffer, ECPrivateKey);
+  const raw = new Uint8Array(ec.privateKey.buffer);
+  if (raw.length > 32) throw new ParseError('private key', 'SM2 private key longer than 32 bytes');
+  const d = new Uint8Array(32);
+  d.set(raw, 32 - raw.length);
+  return d;
+}
+
+/** Output encodings for keys. */
+export type KeyFormat = 'pem' | 'der';
+
+/** Exports a private key as PKCS#8, password-encrypted (AES-256-CBC, PBKDF2) when a passphrase is given. */
+export function exportPrivateKey(key: PrivateKey, format: KeyFormat = 'pem', passphrase?: string): Buffer {
+  if (passphrase !== undefined) {
+    if (passphrase.length < 4) throw new PkiError('key.passphrase', 'passphrase must be at least 4 characters');
+    const opts = { type: 'pkcs8', cipher: 'aes-256-cbc', passphrase } as const;
+    return format === 'der' ? key.node.export({ ...opts, format: 'der' }) : Buffer.from(key.node.export({ ...opts, format: 'pem' }));
+  }
+  return format === 'der' ? key.pkcs8 : Buffer.from(toPem('PRIVATE KEY', key.pkcs8));
+}
+
+/** Exports a public key as SubjectPublicKeyInfo. */
+export function exportPublicKey(key: PublicKey, format: KeyFormat = 'pem'): Buffer {
+  return format === 'der' ? key.spki : Buffer.from(toPem('PUBLIC KEY', key.spki));
+}

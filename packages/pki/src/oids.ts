@@ -1,0 +1,70 @@
+/** Object identifiers used across the library, named once. */
+export const OID = {
+  // Public key algorithms and curves
+  rsaEncryption: '1.2.840.113549.1.1.1',
+  rsassaPss: '1.2.840.113549.1.1.10',
+  ecPublicKey: '1.2.840.10045.2.1',
+  dsa: '1.2.840.10040.4.1',
+  ed25519: '1.3.101.112',
+  secp256r1: '1.2.840.10045.3.1.7',
+  secp384r1: '1.3.132.0.34',
+  secp521r1: '1.3.132.0.35',
+  sm2Curve: '1.2.156.10197.1.301',
+  // GM/T 0006 / GM/T 0010 cryptographic algorithm identifiers
+  sm2Sign: '1.2.156.10197.1.301.1',
+  sm2Encrypt: '1.2.156.10197.1.301.3',
+  sm3: '1.2.156.10197.1.401',
+  sm2WithSm3: '1.2.156.10197.1.501',
+  sm4: '1.2.156.10197.1.104',
+  sm4Ecb: '1.2.156.10197.1.104.1',
+  sm4Cbc: '1.2.156.10197.1.104.2',
+  sm4Gcm: '1.2.156.10197.1.104.8',
+  // Signature algorithms
+  sha1WithRsa: '1.2.840.113549.1.1.5',
+  sha224WithRsa: '1.2.840.113549.1.1.14',
+  sha256WithRsa: '1.2.840.113549.1.1.11',
+  sha384WithRsa: '1.2.840.113549.1.1.12',
+  sha512WithRsa: '1.2.840.113549.1.1.13',
+  ecdsaWithSha1: '1.2.840.10045.4.1',
+  ecdsaWithSha224: '1.2.840.10045.4.3.1',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  ecdsaWithSha384: '1.2.840.10045.4.3.3',
+  ecdsaWithSha512: '1.2.840.10045.4.3.4',
+  dsaWithSha1: '1.2.840.10040.4.3',
+  dsaWithSha256: '2.16.840.1.101.3.4.3.2',
+  // Hashes
+  sha1: '1.3.14.3.2.26',
+  sha224: '2.16.840.1.101.3.4.2.4',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  sha384: '2.16.840.1.101.3.4.2.2',
+  sha512: '2.16.840.1.101.3.4.2.3',
+  // GB/T 20518 / GM/T 0015 identity extensions (China health and e-government certificates)
+  identityCode: '1.2.156.10260.4.1.1', // resident ID number or other personal identity code
+  insuranceNumber: '1.2.156.10260.4.1.2',
+  icRegistrationNumber: '1.2.156.10260.4.1.3',
+  organizationCode: '1.2.156.10260.4.1.4',
+  taxationNumber: '1.2.156.10260.4.1.5',
+  unifiedSocialCreditCode: '1.2.156.10260.4.4',
+  // Certificate policies
+  anyPolicy: '2.5.29.32.0',
+  // Extended key usages
+  kpServerAuth: '1.3.6.1.5.5.7.3.1',
+  kpClientAuth: '1.3.6.1.5.5.7.3.2',
+  kpCodeSigning: '1.3.6.1.5.5.7.3.3',
+  kpEmailProtection: '1.3.6.1.5.5.7.3.4',
+  kpTimeStamping: '1.3.6.1.5.5.7.3.8',
+  kpOcspSigning: '1.3.6.1.5.5.7.3.9',
+  ocspNoCheck: '1.3.6.1.5.5.7.48.1.5',
+  // CMS content types (RFC 5652 and GM/T 0010)
+  cmsData: '1.2.840.113549.1.7.1',
+  cmsSignedData: '1.2.840.113549.1.7.2',
+  cmsEnvelopedData: '1.2.840.113549.1.7.3',
+  gmData: '1.2.156.10197.6.1.4.2.1',
+  gmSignedData: '1.2.156.10197.6.1.4.2.2',
+  gmEnvelopedData: '1.2.156.10197.6.1.4.2.3',
+  // PKCS #9 attributes
+  contentType: '1.2.840.113549.1.9.3',
+  messageDigest: '1.2.840.113549.1.9.4',
+  signingTime: '1.2.840.113549.1.9.5',
+  extensionRequest: '1.2.840.113549.1.9.14',
+} as const;

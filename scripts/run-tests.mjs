@@ -1,0 +1,28 @@
+// Runs every compiled test file (packages/*/dist/test/**/*.test.js) with Node's test runner.
+// Node 20's --test takes no globs, so the files are listed here. Extra arguments filter by path.
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+
+const filters = process.argv.slice(2);
+const files = [];
+for (const pkg of readdirSync('packages')) {
+  const dir = join('packages', pkg, 'dist', 'test');
+  if (existsSync(dir)) walk(dir, files);
+}
+const selected = files.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+if (selected.length === 0) {
+  console.error('no test files found; did the build run?');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...selected], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
