@@ -113,15 +113,15 @@ function escapeValue(v: string): string {
 
 /** Formats a name most-significant first, "C=CN, O=…, CN=…". */
 export function formatName(name: Name): string {
-  return name
-    .map((rdn) => rdn.map((atv) => `${attributeName(atv.type)}=${escapeValue(attributeText(atv.value))}`).join(' + '))
+  return [...name]
+    .map((rdn) => [...rdn].map((atv) => `${attributeName(atv.type)}=${escapeValue(attributeText(atv.value))}`).join(' + '))
     .join(', ');
 }
 
 /** The values of every attribute of one type in a name, in order (e.g. all "OU"). */
 export function nameAttributes(name: Name, typeName: string): string[] {
   const oid = attrByName(typeName)?.oid ?? typeName;
-  return name.flatMap((rdn) => rdn.filter((a) => a.type === oid).map((a) => attributeText(a.value)));
+  return [...name].flatMap((rdn) => [...rdn].filter((a) => a.type === oid).map((a) => attributeText(a.value)));
 }
 
 /** DER encoding of a name. */
