@@ -82,21 +82,19 @@ export function keyAlgorithmOf(key: PublicKey | PrivateKey): KeyAlgorithm | unde
 export function importPrivateKey(input: Uint8Array | string, passphrase?: string): PrivateKey {
   const bytes = typeof input === 'string' ? Buffer.from(input) : Buffer.from(input);
   const isPem = bytes.subarray(0, 4096).toString('latin1').includes('-----BEGIN ');
-  let node: KeyObject;
   try {
-    if (isPem) {
-      node = createPrivateKey({ key: bytes.toString('utf8'), format: 'pem', passphrase });
-    } else {
-      node = tryDer(bytes, passphrase);
-    }
+    // wrapPrivate is inside the try: OpenSSL accepts some keys it then cannot re-export
+    // (e.g. an oversized SEC1 scalar), and that too is bad input, not a crash.
+    const node = isPem ? createPrivateKey({ key: bytes.toString('utf8'), format: 'pem', passphrase }) : tryDer(bytes, passphrase);
+    return wrapPrivate(node);
   } catch (e) {
+    if (e instanceof PkiError) throw e;
     const msg = e instanceof Error ? e.message : String(e);
-    if (/passphrase|decrypt|bad decrypt/i.test(msg)) {
+    if (/passphrase|decrypt|interrupted or cancelled/i.test(msg)) {
       throw new PkiError('key.passphrase', passphrase ? 'wrong passphrase for the encrypted private key' : 'the private key is encrypted: give its passphrase');
     }
     throw new ParseError('private key', msg, { cause: e });
   }
-  return wrapPrivate(node);
 }
 
 function tryDer(der: Buffer, passphrase?: string): KeyObject {
