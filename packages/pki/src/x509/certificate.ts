@@ -164,9 +164,18 @@ export class Certificate {
   }
 }
 
-/** Formats serial number bytes as lower-case hex without a leading zero sign byte. */
+/**
+ * Formats serial number bytes (a DER INTEGER's content) as lower-case hex without the sign byte.
+ * RFC 5280 wants positive serials, but some CAs (and PKITS) issue negative ones: those get a "-"
+ * and their magnitude, so that no two serials share a text form.
+ */
 export function serialToHex(serial: Uint8Array): string {
   const b = Buffer.from(serial);
+  if (b.length === 0) return '0';
+  if (b[0]! & 0x80) {
+    const magnitude = (1n << BigInt(b.length * 8)) - BigInt('0x' + b.toString('hex'));
+    return '-' + magnitude.toString(16);
+  }
   const trimmed = b.length > 1 && b[0] === 0 ? b.subarray(1) : b;
   return trimmed.toString('hex');
 }
