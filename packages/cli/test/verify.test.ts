@@ -9,12 +9,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Compiled to packages/cli/dist/test/verify.test.js; the CLI is packages/cli/dist/src/main.js.
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
-const PKITS = process.env.PKITS_DIR ?? '/work/shared/pkits';
+// The tests run from the repository root; shared/ lies beside the clone (as in CI).
+const PKITS = process.env.PKITS_DIR ?? resolve(process.cwd(), '..', 'shared', 'pkits');
 const PKITS_AT = '2011-04-15T00:00:00Z';
 
 interface OpensslChain {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Certificate, buildCertificate } from '../src/x509/certificate.js';
 import { Crl, buildCrl } from '../src/x509/crl.js';
 import { ParseError, UnsupportedError } from '../src/errors.js';
@@ -12,7 +12,8 @@ import { bcCheck, openssl, opensslCrlVerify, opensslVerifyCert } from './helpers
 import { flipBit, flipSignatureBit } from './helpers/der.js';
 import { AsnConvert } from '@peculiar/asn1-schema';
 
-const PKITS = '/work/shared/pkits';
+// The tests run from the repository root; shared/ lies beside the clone (as in CI).
+const PKITS = process.env.PKITS_DIR ?? resolve(process.cwd(), '..', 'shared', 'pkits');
 const pkitsCrl = (name: string) => Crl.parse(readFileSync(join(PKITS, 'crls', name)));
 const pkitsCert = (name: string) => Certificate.parse(readFileSync(join(PKITS, 'certs', name)));
 

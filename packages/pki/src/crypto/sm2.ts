@@ -1,89 +1,68 @@
 /**
- * SM2 digital signatures (GB/T 32918.2, GM/T 0003.2) with a configurable user ID.
- * Node's OpenSSL signs SM2 only with an empty user ID, so the signature scheme is ours; curve
- * arithmetic comes from @noble/curves and SM3 from Node's crypto.
+ * SM2 digital signatures (GB/T 32918.2, GM/T 0003.2) with a configurable user ID, on the
+ * recommended curve. Node's OpenSSL signs SM2 only with an empty user ID, so the scheme is ours,
+ * on the fast arithmetic of sm2-arith.ts: k·G through the comb of G (the same 33 additions for
+ * every nonce) and verification through combs and sliding windows. sm2-core.ts holds the plain,
+ * curve-parameterised reference these paths are tested against.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { weierstrass } from '@noble/curves/abstract/weierstrass.js';
+import { createECDH, createHash, randomBytes, type ECDH } from 'node:crypto';
 import { ParseError } from '../errors.js';
 import { decodeEcdsaSignature, encodeEcdsaSignature } from './ecdsa-der.js';
+import { SM2_CURVE, invert, mod, signWithNonce, toBig, verifyPlain, zaOn } from './sm2-core.js';
+import { isExceptional, linearCombination, multiplyBase, publicKeyEntry, xMatchesModN } from './sm2-arith.js';
 
-/** The curve parameters of GM/T 0003.5 (the "SM2 recommended curve"). */
-export const SM2_CURVE = {
-  p: 0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn,
-  a: 0xfffffffeffffffffffffffffffffffffffffffff00000000fffffffffffffffcn,
-  b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
-  n: 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n,
-  Gx: 0x32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7n,
-  Gy: 0xbc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0n,
-  h: 1n,
-} as const;
+export { SM2_CURVE } from './sm2-core.js';
 
 /** The default user ID of GM/T 0009: the ASCII string "1234567812345678". */
 export const SM2_DEFAULT_USER_ID: Uint8Array = Buffer.from('1234567812345678', 'ascii');
 
-const Point = weierstrass(SM2_CURVE);
 const { n } = SM2_CURVE;
 
-function toBig(bytes: Uint8Array): bigint {
-  return bytes.length === 0 ? 0n : BigInt('0x' + Buffer.from(bytes).toString('hex'));
-}
-function to32(x: bigint): Buffer {
-  return Buffer.from(x.toString(16).padStart(64, '0'), 'hex');
-}
-function mod(a: bigint, m: bigint): bigint {
-  const r = a % m;
-  return r < 0n ? r + m : r;
-}
-function invert(a: bigint, m: bigint): bigint {
-  // Extended Euclid; inputs here are public or blinded, and BigInt gives no constant time anyway.
-  let [r0, r1, s0, s1] = [mod(a, m), m, 1n, 0n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
-  }
-  return mod(s0, m);
-}
+/** OpenSSL's constant-time scalar multiplication on the SM2 curve, for key pairs (JS is single-threaded, so one object serves). */
+let ecdh: ECDH | undefined;
 
 /** Z_A = SM3(ENTL_A ‖ ID_A ‖ a ‖ b ‖ x_G ‖ y_G ‖ x_A ‖ y_A) of GB/T 32918.2 §5.5. */
 export function sm2Za(publicPoint: Uint8Array, userId: Uint8Array = SM2_DEFAULT_USER_ID): Buffer {
-  if (userId.length > 0x1fff) throw new ParseError('SM2 user ID', 'longer than 8191 bytes');
-  const entl = Buffer.alloc(2);
-  entl.writeUInt16BE(userId.length * 8);
-  return createHash('sm3')
-    .update(entl)
-    .update(userId)
-    .update(to32(SM2_CURVE.a))
-    .update(to32(SM2_CURVE.b))
-    .update(to32(SM2_CURVE.Gx))
-    .update(to32(SM2_CURVE.Gy))
-    .update(publicPoint.subarray(1, 65))
-    .digest();
+  return zaOn(SM2_CURVE, publicPoint, userId);
 }
 
 function messageDigest(publicPoint: Uint8Array, message: Uint8Array, userId: Uint8Array): bigint {
   return toBig(createHash('sm3').update(sm2Za(publicPoint, userId)).update(message).digest());
 }
 
-/** The uncompressed public point (65 bytes) of a 32-byte private scalar. */
+/** The uncompressed public point (65 bytes) of a 32-byte private scalar, computed by OpenSSL. */
 export function sm2PublicFromPrivate(d: Uint8Array): Uint8Array {
-  return Point.BASE.multiply(toBig(d)).toBytes(false);
+  try {
+    const e = (ecdh ??= createECDH('SM2'));
+    e.setPrivateKey(d);
+    return new Uint8Array(e.getPublicKey());
+  } catch (err) {
+    throw new ParseError('SM2 private key', 'not a scalar in [1, n − 1]', { cause: err });
+  }
+}
+
+/** (1 + d)⁻¹ mod n per private-key buffer: it is the same for every signature of a key. */
+const inverseCache = new WeakMap<Uint8Array, { d: bigint; inv: bigint }>();
+
+function onePlusDInverse(dBytes: Uint8Array, d: bigint): bigint {
+  const hit = inverseCache.get(dBytes);
+  if (hit && hit.d === d) return hit.inv; // the buffer may have been overwritten since
+  if (d < 1n || d > n - 2n) throw new ParseError('SM2 private key', 'not a scalar in [1, n − 2]');
+  const inv = invert(d + 1n, n);
+  inverseCache.set(dBytes, { d, inv });
+  return inv;
 }
 
 /** Signs `message` (the digest e = SM3(Z_A ‖ M) is computed here) and returns DER SEQUENCE{r, s}. */
 export function sm2Sign(d: Uint8Array, publicPoint: Uint8Array, message: Uint8Array, userId: Uint8Array = SM2_DEFAULT_USER_ID): Uint8Array {
   const dd = toBig(d);
+  const inv = onePlusDInverse(d, dd);
   const e = messageDigest(publicPoint, message, userId);
-  const dInv = invert(dd + 1n, n);
   for (;;) {
+    // k uniform in [1, n − 1]: 320 random bits reduced mod n − 1 leave a bias below 2⁻⁶⁴.
     const k = mod(toBig(randomBytes(40)), n - 1n) + 1n;
-    const x1 = Point.BASE.multiply(k).toAffine().x;
-    const r = mod(e + x1, n);
-    if (r === 0n || r + k === n) continue;
-    const s = mod(dInv * (k - r * dd), n);
-    if (s === 0n) continue;
-    return encodeEcdsaSignature(r, s);
+    const sig = signWithNonce(SM2_CURVE, dd, inv, e, k, multiplyBase(k).x);
+    if (sig) return encodeEcdsaSignature(sig.r, sig.s);
   }
 }
 
@@ -95,14 +74,11 @@ export function sm2Verify(publicPoint: Uint8Array, message: Uint8Array, signatur
   if (r < 1n || r >= n || s < 1n || s >= n) return false;
   const t = mod(r + s, n);
   if (t === 0n) return false;
-  let P;
-  try {
-    P = Point.fromBytes(publicPoint);
-  } catch {
-    return false;
-  }
+  const key = publicKeyEntry(publicPoint);
+  if (!key || userId.length > 0x1fff) return false;
   const e = messageDigest(publicPoint, message, userId);
-  const sum = Point.BASE.multiply(s).add(P.multiplyUnsafe(t));
-  if (sum.is0()) return false;
-  return mod(e + sum.toAffine().x, n) === r;
+  // x(s·G + t·P) must equal r − e modulo n.
+  const sum = linearCombination(s, t, key);
+  if (isExceptional(sum)) return verifyPlain(SM2_CURVE, publicPoint, e, r, s);
+  return xMatchesModN(sum!, mod(r - e, n));
 }

@@ -3,7 +3,45 @@
  * throw; anything else is a bug. Add a target by appending to `targets`.
  */
 import { createPrivateKey } from 'node:crypto';
-import { PkiError, exportPrivateKey, generateKey, importPrivateKey, importPublicKey, publicKeyFromSpki, toPem, type KeyAlgorithm } from '../../src/index.js';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  Certificate,
+  CertificationRequestDoc,
+  Crl,
+  OcspRequest,
+  OcspResponse,
+  PkiError,
+  SignedDataDoc,
+  addDays,
+  authorityInfoAccessExt,
+  basicConstraintsExt,
+  buildCertificate,
+  buildCrl,
+  buildCsr,
+  buildOcspErrorResponse,
+  buildOcspRequest,
+  buildOcspResponse,
+  certId,
+  certificatePoliciesExt,
+  crlDistributionPointsExt,
+  exportPrivateKey,
+  extKeyUsageExt,
+  generateKey,
+  identityExtensions,
+  importPrivateKey,
+  importPublicKey,
+  keyUsageExt,
+  parseName,
+  publicKeyFromSpki,
+  signCms,
+  subjectAltNameExt,
+  subjectKeyIdentifierExt,
+  toPem,
+  verifyCms,
+  type KeyAlgorithm,
+  type PrivateKey,
+} from '../../src/index.js';
 import type { FuzzTarget } from './run.js';
 
 /** Library errors are the only ones callers are promised. */
@@ -61,5 +99,183 @@ export const keyImport: FuzzTarget = {
   },
 };
 
+/** A small hierarchy per algorithm whose objects (certificates, CSR, CRL, OCSP, CMS) seed the DER targets. */
+interface Material {
+  ca: Certificate;
+  caKey: PrivateKey;
+  leaf: Certificate;
+  csr: CertificationRequestDoc;
+}
+
+function material(alg: KeyAlgorithm): Material {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const caKey = generateKey(alg);
+  const ca = buildCertificate(
+    {
+      subject: parseName('C=CN,O=模糊测试认证机构,CN=Fuzz CA'),
+      notBefore: now,
+      notAfter: addDays(now, 3650),
+      publicKey: caKey.publicKey,
+      extensions: [basicConstraintsExt(true, 0), keyUsageExt(['keyCertSign', 'crlSign']), subjectKeyIdentifierExt(caKey.publicKey)],
+    },
+    caKey,
+  );
+  const holder = generateKey(alg);
+  const csr = buildCsr(parseName('C=CN,O=某医院,OU=信息科,CN=张三'), holder, [
+    ...identityExtensions({ residentId: '11010519491231002X', unifiedSocialCreditCode: '91350100M000100Y43' }),
+    subjectAltNameExt([{ type: 'email', value: 'zhang@example.cn' }]),
+  ]);
+  const leaf = buildCertificate(
+    {
+      subject: csr.subject,
+      issuer: ca.subject,
+      notBefore: now,
+      notAfter: addDays(now, 365),
+      publicKey: csr.publicKey,
+      extensions: [
+        basicConstraintsExt(false),
+        keyUsageExt(['digitalSignature', 'nonRepudiation']),
+        extKeyUsageExt(['1.3.6.1.5.5.7.3.2']),
+        certificatePoliciesExt([{ oid: '2.999.1.1', cps: 'http://ca.example.cn/cps' }]),
+        crlDistributionPointsExt(['http://ca.example.cn/crl']),
+        authorityInfoAccessExt(['http://ca.example.cn/ocsp'], ['http://ca.example.cn/ca.crt']),
+        ...csr.requestedExtensions,
+      ],
+    },
+    caKey,
+  );
+  return { ca, caKey, leaf, csr };
+}
+
+const MATERIAL = (['p256', 'sm2', 'rsa2048'] as const).map(material);
+
+/** Real-world DER from NIST PKITS (beside the repository as ../shared/pkits), when present. */
+function pkitsFiles(sub: 'certs' | 'crls', max: number): Buffer[] {
+  const dir = process.env.PKITS_DIR ?? resolve(process.cwd(), '..', 'shared', 'pkits');
+  try {
+    return readdirSync(join(dir, sub)).sort().slice(0, max).map((f) => readFileSync(join(dir, sub, f)));
+  } catch {
+    return [];
+  }
+}
+
+/** Certificates: parse, then touch every lazily decoded part, as a validator or `cert show` would. */
+export const certificate: FuzzTarget = {
+  name: 'certificate',
+  seeds: [...MATERIAL.flatMap((m) => [m.ca.der, m.leaf.der, Buffer.from(m.leaf.toPem())]), ...pkitsFiles('certs', 40)],
+  isExpectedError: isPkiError,
+  parse(input) {
+    const c = Certificate.parse(input);
+    const seen: unknown[] = [c.subjectText, c.issuerText, c.serialHex, c.notBefore, c.notAfter, c.isSelfIssued, c.version];
+    seen.push(c.basicConstraints, c.keyUsage, c.extKeyUsage, c.subjectKeyId, c.authorityKeyId, c.subjectAltNames, c.policies, c.crlUrls, c.aia, c.identity);
+    seen.push(c.verifySignature(c.publicKey));
+    return seen;
+  },
+};
+
+/** PKCS#10 requests: parse, requested extensions, proof of possession. */
+export const certificationRequest: FuzzTarget = {
+  name: 'csr',
+  seeds: MATERIAL.flatMap((m) => [m.csr.der, Buffer.from(m.csr.toPem())]),
+  isExpectedError: isPkiError,
+  parse(input) {
+    const r = CertificationRequestDoc.parse(input);
+    return [r.subjectText, r.requestedExtensions.length, r.verifySignature()];
+  },
+};
+
+function crlSeed(m: Material, delta: boolean): Buffer {
+  const entries = Array.from({ length: 5 }, (_, i) => ({
+    serial: Buffer.from([0x10, i + 1]),
+    revocationDate: new Date('2026-02-01T00:00:00Z'),
+    reason: i % 2 ? ('keyCompromise' as const) : undefined,
+    invalidityDate: i === 3 ? new Date('2026-01-15T00:00:00Z') : undefined,
+  }));
+  return buildCrl({
+    issuer: m.ca,
+    signer: m.caKey,
+    thisUpdate: new Date('2026-02-02T00:00:00Z'),
+    nextUpdate: new Date('2026-02-09T00:00:00Z'),
+    crlNumber: 9n,
+    deltaOf: delta ? 8n : undefined,
+    entries,
+    issuingDistributionPoint: { urls: ['http://ca.example.cn/crl'], onlyContainsUserCerts: true },
+  }).der;
+}
+
+/** CRLs: parse, every entry, the extensions a validator reads, the signature. */
+export const crl: FuzzTarget = {
+  name: 'crl',
+  seeds: [...MATERIAL.flatMap((m) => [crlSeed(m, false), crlSeed(m, true)]), ...pkitsFiles('crls', 30)],
+  isExpectedError: isPkiError,
+  parse(input) {
+    const c = Crl.parse(input);
+    const seen: unknown[] = [c.thisUpdate, c.nextUpdate, c.crlNumber, c.baseCrlNumber, c.issuingDistributionPoint, c.isDelta, c.revoked.length];
+    seen.push(c.findRevoked(Buffer.from([0x10, 0x02])), c.verifySignature(MATERIAL[0]!.ca.publicKey));
+    return seen;
+  },
+};
+
+/** OCSP requests as a responder receives them. */
+export const ocspRequest: FuzzTarget = {
+  name: 'ocsp-request',
+  seeds: MATERIAL.flatMap((m) => [
+    buildOcspRequest({ certIds: [certId(m.leaf, m.ca, 'sha1')] }).der,
+    buildOcspRequest({ certIds: [certId(m.leaf, m.ca, 'sha256'), certId(m.ca, m.ca, 'sm3')], nonce: Buffer.alloc(16, 7) }).der,
+  ]),
+  isExpectedError: isPkiError,
+  parse(input) {
+    const r = OcspRequest.parse(input);
+    return [r.requests.length, r.nonce];
+  },
+};
+
+/** OCSP responses as a relying party receives them. */
+export const ocspResponse: FuzzTarget = {
+  name: 'ocsp-response',
+  seeds: [
+    ...MATERIAL.map(
+      (m) =>
+        buildOcspResponse({
+          responderCert: m.ca,
+          signer: m.caKey,
+          producedAt: new Date('2026-02-02T00:00:00Z'),
+          responses: [
+            { certId: certId(m.leaf, m.ca, 'sha1'), status: 'good', thisUpdate: new Date('2026-02-02T00:00:00Z'), nextUpdate: new Date('2026-02-03T00:00:00Z') },
+            {
+              certId: certId(m.ca, m.ca, 'sha256'),
+              status: 'revoked',
+              revocationTime: new Date('2026-02-01T00:00:00Z'),
+              reason: 'keyCompromise',
+              thisUpdate: new Date('2026-02-02T00:00:00Z'),
+            },
+          ],
+          nonce: Buffer.alloc(16, 3),
+          certs: [m.ca],
+        }).der,
+    ),
+    buildOcspErrorResponse('malformedRequest').der,
+  ],
+  isExpectedError: isPkiError,
+  parse(input) {
+    const r = OcspResponse.parse(input);
+    return r.isSuccessful ? [r.producedAt, r.responses.length, r.extensions.length] : r.status;
+  },
+};
+
+/** CMS SignedData: parse and verify, attached and detached, standard and GM/T 0010 forms. */
+export const cms: FuzzTarget = {
+  name: 'cms',
+  seeds: MATERIAL.flatMap((m) => [
+    signCms({ content: Buffer.from('病历 record 1'), signer: m.caKey, cert: m.ca, signingTime: new Date('2026-02-02T00:00:00Z') }).der,
+    signCms({ content: Buffer.from('detached'), signer: m.caKey, cert: m.ca, detached: true }).der,
+  ]),
+  isExpectedError: isPkiError,
+  parse(input) {
+    const doc = SignedDataDoc.parse(input);
+    return verifyCms(doc, { content: doc.content ? undefined : Buffer.from('detached') });
+  },
+};
+
 /** Every fuzz target; `npm run fuzz` runs them all, `--target NAME` one of them. */
-export const targets: FuzzTarget[] = [keyImport];
+export const targets: FuzzTarget[] = [keyImport, certificate, certificationRequest, crl, ocspRequest, ocspResponse, cms];

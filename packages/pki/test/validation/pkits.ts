@@ -1,13 +1,14 @@
 /**
- * Loads the NIST PKITS table (/work/shared/pkits, or $PKITS_DIR) for the validation tests: the
+ * Loads the NIST PKITS table (../shared/pkits from the repository root, or $PKITS_DIR) for the validation tests: the
  * 237 entries of testcases.json (sections 4.1-4.14) plus the delta-CRL (4.15) and private
  * extension (4.16) tests, whose files ship with PKITS but which the table does not list.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Certificate, Crl } from '../../src/index.js';
 
-export const PKITS_DIR = process.env.PKITS_DIR ?? '/work/shared/pkits';
+// The tests run from the repository root; shared/ lies beside the clone (as in CI).
+export const PKITS_DIR = process.env.PKITS_DIR ?? resolve(process.cwd(), '..', 'shared', 'pkits');
 /** The validation time BoringSSL/Chromium use; every PKITS expectation holds then. */
 export const PKITS_TIME = new Date('2011-04-15T00:00:00Z');
 
