@@ -19,7 +19,7 @@ import {
   parseName,
   subjectKeyIdentifierExt,
 } from '../src/index.js';
-import { openssl, opensslReqVerify, opensslVerifyCert } from './helpers/outside.js';
+import { bcCheck, openssl, opensslReqVerify, opensslVerifyCert } from './helpers/outside.js';
 
 test('names: comma and slash forms, escapes, multi-valued RDNs, Chinese text', () => {
   const n = parseName('C=CN, O=北京协和医院, OU=信息中心+OU=Radiology, CN=Li\\, Wei');
@@ -80,6 +80,13 @@ for (const alg of ['p256', 'sm2', 'rsa2048'] as const) {
     );
     const verdict = await opensslVerifyCert({ leaf: leaf.der, trusted: root.der });
     assert.ok(verdict.ok, verdict.output);
+    // BouncyCastle is the second, independent judge (and the only full one for SM2 chains).
+    const bc = await bcCheck([
+      { kind: 'csr', csr: csr.der },
+      { kind: 'cert', cert: leaf.der, issuer: root.der },
+      { kind: 'path', anchor: root.der, chain: [leaf.der] },
+    ]);
+    for (const r of bc) assert.ok(r.ok, r.output);
     assert.deepEqual(leaf.identity, { residentId: '11010519491231002X' });
     assert.equal(leaf.subjectText, 'C=CN, O=测试医院, CN=张三');
     assert.equal(leaf.verifySignature(root.publicKey), true);
@@ -87,17 +94,24 @@ for (const alg of ['p256', 'sm2', 'rsa2048'] as const) {
   });
 }
 
-test('certificates OpenSSL makes parse, and their SM2 signatures verify with the standard user ID', async () => {
-  for (const [alg, sigopts] of [
-    ['EC', ['-pkeyopt', 'ec_paramgen_curve:P-256']],
-    ['SM2', ['-sigopt', 'distid:1234567812345678']],
+test('certificates and CSRs OpenSSL makes parse, and their signatures verify (SM2 with the standard user ID)', async () => {
+  for (const [alg, keyopts, sigopts] of [
+    ['EC', ['-pkeyopt', 'ec_paramgen_curve:P-256'], []],
+    ['RSA', ['-pkeyopt', 'rsa_keygen_bits:2048'], []],
+    ['SM2', [], ['-sigopt', 'distid:1234567812345678']],
   ] as const) {
-    const r = await openssl(['req', '-x509', '-newkey', alg, ...sigopts, '-nodes', '-keyout', 'k.pem', '-subj', '/C=CN/O=OpenSSL Org/CN=root', '-days', '30', '-out', 'c.pem'], { outputs: ['c.pem'] });
+    const r = await openssl(['req', '-x509', '-newkey', alg, ...keyopts, ...sigopts, '-nodes', '-keyout', 'k.pem', '-subj', '/C=CN/O=OpenSSL Org/CN=root', '-days', '30', '-out', 'c.pem'], { outputs: ['c.pem'] });
     assert.equal(r.code, 0, r.stderr);
     const cert = Certificate.parse(r.outputs['c.pem']!);
     assert.equal(cert.subjectText, 'C=CN, O=OpenSSL Org, CN=root');
     assert.equal(cert.isSelfIssued, true);
     assert.equal(cert.verifySignature(cert.publicKey), true, `${alg} self-signature`);
+    const q = await openssl(['req', '-new', '-newkey', alg, ...keyopts, ...sigopts, '-nodes', '-keyout', 'k.pem', '-subj', '/C=CN/O=某医院/CN=李四', '-addext', 'subjectAltName=email:li@example.cn', '-utf8', '-outform', 'DER', '-out', 'r.der'], { outputs: ['r.der'] });
+    assert.equal(q.code, 0, q.stderr);
+    const csr = CertificationRequestDoc.parse(q.outputs['r.der']!);
+    assert.equal(csr.subjectText, 'C=CN, O=某医院, CN=李四');
+    assert.equal(csr.verifySignature(), true, `${alg} CSR proof of possession`);
+    assert.deepEqual(csr.requestedExtensions.map((e) => e.extnID), ['2.5.29.17']);
   }
 });
 
