@@ -1,0 +1,88 @@
+/**
+ * The HTTP front (Boulder's WFE): fastify with JSON schemas on every route, the OpenAPI 3
+ * document at /openapi.json and a browsable reference at /docs, /healthz, Prometheus /metrics,
+ * and structured (pino) logs. It only translates HTTP to calls on the modules and back.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Services } from '../services.js';
+import { accessHook, type Access } from './access.js';
+import { handleError } from './errors.js';
+import { ServiceMetrics } from './metrics.js';
+import { systemRoutes } from './routes/system.js';
+import { caRoutes } from './routes/cas.js';
+import { raRoutes } from './routes/ra.js';
+import { officerRoutes } from './routes/officers.js';
+import { NotFoundError } from '../errors.js';
+
+/** Options of the HTTP app. */
+export interface HttpOptions {
+  /** pino logger options, or false for none (tests). */
+  logger?: FastifyServerOptions['logger'];
+  /** Limit for bodies of routes that set none (bytes). */
+  bodyLimit?: number;
+}
+
+const ACCESS_TEXT: Record<Access, string> = {
+  public: 'Public: no credentials.',
+  officer: 'Needs an RA officer or administrator bearer token.',
+  admin: 'Needs an administrator bearer token.',
+};
+
+/** Builds the app (not listening yet). */
+export async function buildHttpApp(services: Services, opts: HttpOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: 'info' },
+    bodyLimit: opts.bodyLimit ?? 256 * 1024,
+    // Unknown fields are errors (400), not silently dropped: a misspelt field must not be ignored.
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+  const metrics = new ServiceMetrics();
+  metrics.install(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'health-pki certification service',
+        description: 'RA and CA of a health-sector certification service agency: applications, approvals, issuance, revocation. Certificates point at this service for CA certificates, CRLs and OCSP.',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Bootstrap administrator token (DATA_DIR/admin.token) or an officer token.' } } },
+      tags: [
+        { name: 'cas', description: 'Certification authorities and profiles' },
+        { name: 'ra', description: 'Applications and their review' },
+        { name: 'certificates', description: 'Certificate status: revocation, hold, release' },
+        { name: 'publication', description: 'What certificates point at' },
+        { name: 'admin', description: 'Administration' },
+        { name: 'system', description: 'Operations' },
+      ],
+    },
+    // Each route's declared access becomes its security requirement in the document.
+    transform: ({ schema, url, route }) => {
+      const access: Access = (route.config as { access?: Access } | undefined)?.access ?? 'admin';
+      const s = { ...(schema ?? {}) } as Record<string, unknown>;
+      s['x-hpki-access'] = access;
+      s.description = [s.description, ACCESS_TEXT[access]].filter(Boolean).join(' ');
+      if (access !== 'public') s.security = [{ bearer: [] }];
+      return { schema: s as typeof schema, url };
+    },
+  });
+  // The documentation UI's own routes are public (the hook must exist before they are added).
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), access: 'public' };
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', accessHook(services.tokens));
+  app.setErrorHandler((e, req, reply) => handleError(e, req, reply));
+  app.setNotFoundHandler((req, reply) => handleError(new NotFoundError('route.unknown', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
+
+  systemRoutes(app, services, metrics);
+  caRoutes(app, services);
+  raRoutes(app, services, metrics);
+  officerRoutes(app, services);
+  return app;
+}

@@ -1,0 +1,336 @@
+/** The RA's routes: applications and their materials, decisions, and certificate status changes. */
+import type { FastifyInstance } from 'fastify';
+import type { RevocationReason } from '@health-pki/pki';
+import type { Services } from '../../services.js';
+import { REVOCATION_REASONS, normalizeSerial } from '../../ca/authority.js';
+import type { ApplicationInput, MaterialInput } from '../../ra/registration.js';
+import type { ApplicationState } from '../../ra/tables.js';
+import { InvalidRequestError, TooLargeError } from '../../errors.js';
+import { principalOf } from '../access.js';
+import { errorSchema } from '../errors.js';
+import type { ServiceMetrics } from '../metrics.js';
+import { applicationJson, applicationSchema, certificateJson, certificateSchema, chainPem } from '../views.js';
+
+const str = (maxLength: number, minLength = 0) => ({ type: 'string', maxLength, minLength }) as const;
+
+const materialBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'contentType', 'data'],
+  properties: {
+    name: str(200, 1),
+    contentType: { type: 'string', minLength: 3, maxLength: 100, description: 'e.g. image/jpeg, application/pdf' },
+    data: { type: 'string', description: 'the bytes, base64' },
+  },
+} as const;
+
+const identityBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    residentId: str(32),
+    militaryOfficerId: str(64),
+    passportNumber: str(32),
+    insuranceNumber: str(64),
+    icRegistrationNumber: str(64),
+    organizationCode: str(32),
+    taxationNumber: str(64),
+    unifiedSocialCreditCode: str(32),
+  },
+} as const;
+
+const applicationBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['applicant'],
+  properties: {
+    kind: { type: 'string', enum: ['new', 'renewal', 'rekey', 'reissue'], default: 'new' },
+    profile: str(64, 1),
+    csr: { type: 'string', maxLength: 65536, description: 'PKCS#10 request, PEM or base64 DER' },
+    previousSerial: str(130, 1),
+    previousReason: { type: 'string', enum: [...REVOCATION_REASONS] },
+    applicant: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: str(128, 1),
+        organization: str(128),
+        department: str(128),
+        title: str(128),
+        phone: str(40),
+        email: str(254),
+        address: str(256),
+        notes: str(2000),
+      },
+    },
+    identity: identityBody,
+    altNames: {
+      type: 'array',
+      maxItems: 20,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'value'],
+        properties: { type: { type: 'string', enum: ['dns', 'email', 'uri', 'ip'] }, value: str(256, 1) },
+      },
+    },
+    validityDays: { type: 'integer', minimum: 1, maximum: 36500 },
+    materials: { type: 'array', maxItems: 20, items: materialBody },
+  },
+} as const;
+
+const caParams = { type: 'object', required: ['ca'], properties: { ca: str(64) } } as const;
+const appParams = { type: 'object', required: ['ca', 'id'], properties: { ca: str(64), id: str(64) } } as const;
+const certParams = { type: 'object', required: ['ca', 'serial'], properties: { ca: str(64), serial: str(130) } } as const;
+const commentBody = { type: 'object', additionalProperties: false, properties: { comment: str(2000) } } as const;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Decodes base64 strictly: a typo must not silently become different bytes. */
+function decodeBase64(data: string, what: string): Buffer {
+  const clean = data.replace(/\s+/g, '');
+  if (clean.length % 4 !== 0 || !BASE64.test(clean)) throw new InvalidRequestError('base64', `${what} is not valid base64`);
+  return Buffer.from(clean, 'base64');
+}
+
+function decodeMaterial(m: { name: string; contentType: string; data: string }, maxBytes: number): MaterialInput {
+  // Refuse by the encoded length first, so an oversized upload is never decoded.
+  if (Math.floor((m.data.length * 3) / 4) > maxBytes + 3) {
+    throw new TooLargeError('material.size', `material "${m.name}" is larger than the limit of ${maxBytes} bytes`);
+  }
+  return { name: m.name, contentType: m.contentType, content: decodeBase64(m.data, `material "${m.name}"`) };
+}
+
+function decodeCsr(csr: string): string | Buffer {
+  return csr.includes('-----BEGIN') ? csr : decodeBase64(csr, 'the CSR');
+}
+
+/** The body limit of routes that carry materials: the largest material in base64, plus room for the rest. */
+export function materialBodyLimit(maxBytes: number): number {
+  return Math.ceil(maxBytes / 3) * 4 + 256 * 1024;
+}
+
+/** Registers the RA routes. */
+export function raRoutes(app: FastifyInstance, services: Services, metrics: ServiceMetrics): void {
+  const { ra, ca } = services;
+  const limits = ra.limits;
+  const oneMaterialLimit = materialBodyLimit(limits.maxBytes);
+
+  app.post(
+    '/api/v1/cas/:ca/applications',
+    {
+      config: { access: 'officer' },
+      // An application may carry its materials inline; two of the largest fit, more go through the materials route.
+      bodyLimit: 2 * oneMaterialLimit,
+      schema: {
+        tags: ['ra'],
+        summary: 'Enter an application: applicant identity data, materials and the CSR',
+        description: 'Checked at once against the profile (422 names the broken rule); nothing is stored when a check fails.',
+        params: caParams,
+        body: applicationBody,
+        response: { 201: applicationSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema, 413: errorSchema, 422: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const { ca: caName } = req.params as { ca: string };
+      const body = req.body as Omit<ApplicationInput, 'csr' | 'materials'> & { csr?: string; materials?: Array<{ name: string; contentType: string; data: string }> };
+      const input: ApplicationInput = {
+        ...body,
+        csr: body.csr !== undefined ? decodeCsr(body.csr) : undefined,
+        materials: (body.materials ?? []).map((m) => decodeMaterial(m, limits.maxBytes)),
+      };
+      const created = await ra.apply(principalOf(req), caName, input);
+      metrics.applications.inc({ ca: caName, outcome: 'submitted' });
+      req.log.info({ ca: caName, application: created.id, kind: created.kind, profile: created.profile }, 'application entered');
+      return reply.code(201).send(applicationJson(created));
+    },
+  );
+
+  app.get(
+    '/api/v1/cas/:ca/applications',
+    {
+      config: { access: 'officer' },
+      schema: {
+        tags: ['ra'],
+        summary: 'Applications of a CA, oldest first (the review queue with state=submitted)',
+        params: caParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { state: { type: 'string', enum: ['submitted', 'issued', 'rejected'] }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, after: str(64) },
+        },
+        response: { 200: { type: 'object', properties: { applications: { type: 'array', items: applicationSchema } } }, 404: errorSchema },
+      },
+    },
+    async (req) => {
+      const { ca: caName } = req.params as { ca: string };
+      const q = req.query as { state?: ApplicationState; limit?: number; after?: string };
+      return { applications: (await ra.listApplications(principalOf(req), caName, q)).map(applicationJson) };
+    },
+  );
+
+  app.get(
+    '/api/v1/cas/:ca/applications/:id',
+    { config: { access: 'officer' }, schema: { tags: ['ra'], summary: 'One application with its materials (metadata) and record', params: appParams, response: { 200: applicationSchema, 404: errorSchema } } },
+    async (req) => {
+      const { ca: caName, id } = req.params as { ca: string; id: string };
+      return applicationJson(await ra.getApplication(principalOf(req), caName, id));
+    },
+  );
+
+  app.post(
+    '/api/v1/cas/:ca/applications/:id/materials',
+    {
+      config: { access: 'officer' },
+      bodyLimit: oneMaterialLimit,
+      schema: {
+        tags: ['ra'],
+        summary: 'Add a material (scan, form) to an application awaiting review',
+        params: appParams,
+        body: materialBody,
+        response: { 201: applicationSchema.properties.materials.items, 400: errorSchema, 404: errorSchema, 409: errorSchema, 413: errorSchema, 422: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const { ca: caName, id } = req.params as { ca: string; id: string };
+      const material = decodeMaterial(req.body as { name: string; contentType: string; data: string }, limits.maxBytes);
+      return reply.code(201).send(await ra.addMaterial(principalOf(req), caName, id, material));
+    },
+  );
+
+  app.get(
+    '/api/v1/cas/:ca/applications/:id/materials/:material',
+    {
+      config: { access: 'officer' },
+      schema: {
+        tags: ['ra'],
+        summary: 'The bytes of one material, with its content type',
+        params: { type: 'object', required: ['ca', 'id', 'material'], properties: { ca: str(64), id: str(64), material: str(64) } },
+        response: { 404: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const { ca: caName, id, material } = req.params as { ca: string; id: string; material: string };
+      const m = await ra.getMaterial(principalOf(req), caName, id, material);
+      // Materials are uploads: never let a browser sniff them into something executable.
+      return reply.type(m.view.contentType).header('content-disposition', `attachment; filename="${m.view.id}"`).header('x-content-type-options', 'nosniff').header('cache-control', 'no-store').send(m.content);
+    },
+  );
+
+  app.post(
+    '/api/v1/cas/:ca/applications/:id/approve',
+    {
+      config: { access: 'officer' },
+      schema: {
+        tags: ['ra'],
+        summary: 'Approve an application: the certificate is issued in the same transaction',
+        description: 'Maker-checker: the officer who entered the application cannot approve it (403), except the bootstrap administrator of a demo deployment, whose self-approval is recorded.',
+        params: appParams,
+        body: commentBody,
+        response: {
+          200: { type: 'object', properties: { application: applicationSchema, certificate: certificateSchema, chainPem: { type: 'string' } } },
+          403: errorSchema,
+          404: errorSchema,
+          409: errorSchema,
+          422: errorSchema,
+        },
+      },
+    },
+    async (req) => {
+      const { ca: caName, id } = req.params as { ca: string; id: string };
+      const body = (req.body ?? {}) as { comment?: string };
+      const { application, issued } = await ra.approve(principalOf(req), caName, id, body);
+      metrics.issued.inc({ ca: caName, profile: application.profile });
+      metrics.applications.inc({ ca: caName, outcome: 'issued' });
+      req.log.info({ ca: caName, application: id, serial: issued.record.serial, profile: application.profile, selfApproved: application.selfApproved }, 'certificate issued');
+      return { application: applicationJson(application), certificate: certificateJson(issued.record), chainPem: chainPem(issued.chain) };
+    },
+  );
+
+  app.post(
+    '/api/v1/cas/:ca/applications/:id/reject',
+    {
+      config: { access: 'officer' },
+      schema: {
+        tags: ['ra'],
+        summary: 'Reject an application with a reason',
+        params: appParams,
+        body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: str(2000, 1) } },
+        response: { 200: applicationSchema, 404: errorSchema, 409: errorSchema },
+      },
+    },
+    async (req) => {
+      const { ca: caName, id } = req.params as { ca: string; id: string };
+      const rejected = await ra.reject(principalOf(req), caName, id, (req.body as { reason: string }).reason);
+      metrics.applications.inc({ ca: caName, outcome: 'rejected' });
+      return applicationJson(rejected);
+    },
+  );
+
+  app.get(
+    '/api/v1/cas/:ca/certificates/:serial',
+    { config: { access: 'public' }, schema: { tags: ['certificates'], summary: 'A certificate and its status', params: certParams, response: { 200: certificateSchema, 400: errorSchema, 404: errorSchema } } },
+    async (req) => {
+      const { ca: caName, serial } = req.params as { ca: string; serial: string };
+      return certificateJson(await ca.getCertificate(caName, normalizeSerial(serial)));
+    },
+  );
+
+  app.post(
+    '/api/v1/cas/:ca/certificates/:serial/revoke',
+    {
+      config: { access: 'officer' },
+      schema: {
+        tags: ['certificates'],
+        summary: 'Revoke a certificate with an RFC 5280 reason (loss or damage of the medium: keyCompromise / superseded)',
+        params: certParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['reason'],
+          properties: { reason: { type: 'string', enum: [...REVOCATION_REASONS] }, invalidityDate: { type: 'string', format: 'date-time' }, comment: str(2000) },
+        },
+        response: { 200: certificateSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema },
+      },
+    },
+    async (req) => {
+      const { ca: caName, serial } = req.params as { ca: string; serial: string };
+      const body = req.body as { reason: RevocationReason; invalidityDate?: string; comment?: string };
+      const invalidityDate = body.invalidityDate !== undefined ? new Date(body.invalidityDate) : undefined;
+      if (invalidityDate && Number.isNaN(invalidityDate.getTime())) throw new InvalidRequestError('invalidityDate', `invalidityDate "${body.invalidityDate}" is not a date-time`);
+      const record = await ra.revoke(principalOf(req), caName, normalizeSerial(serial), {
+        reason: body.reason,
+        invalidityDate,
+        comment: body.comment,
+      });
+      metrics.statusChanges.inc({ ca: caName, action: 'revoke', reason: body.reason });
+      req.log.info({ ca: caName, serial: record.serial, reason: body.reason }, 'certificate revoked');
+      return certificateJson(record);
+    },
+  );
+
+  for (const action of ['hold', 'release'] as const) {
+    app.post(
+      `/api/v1/cas/:ca/certificates/:serial/${action}`,
+      {
+        config: { access: 'officer' },
+        schema: {
+          tags: ['certificates'],
+          summary: action === 'hold' ? 'Suspend a certificate (certificateHold)' : 'Release a certificate from hold',
+          params: certParams,
+          body: commentBody,
+          response: { 200: certificateSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema },
+        },
+      },
+      async (req) => {
+        const { ca: caName, serial } = req.params as { ca: string; serial: string };
+        const comment = (req.body as { comment?: string } | undefined)?.comment;
+        const record = await ra[action](principalOf(req), caName, normalizeSerial(serial), comment);
+        metrics.statusChanges.inc({ ca: caName, action, reason: action === 'hold' ? 'certificateHold' : 'removeFromCRL' });
+        req.log.info({ ca: caName, serial: record.serial }, action === 'hold' ? 'certificate on hold' : 'certificate released');
+        return certificateJson(record);
+      },
+    );
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The composition root: opens the store, runs every module's migrations, and wires the modules
+ * (CA, RA, tokens) together. The HTTP layer and the tests both start from here.
+ */
+import { openDatabase, type Database } from './store/database.js';
+import { migrate } from './store/migrate.js';
+import { auditMigrations } from './audit/log.js';
+import { authMigrations, ensureBootstrapToken, TokenRegistry } from './auth/tokens.js';
+import { SYSTEM_PRINCIPAL } from './auth/principal.js';
+import { caMigrations } from './ca/tables.js';
+import { raMigrations } from './ra/tables.js';
+import { CertificateAuthorities } from './ca/authority.js';
+import { RegistrationAuthority, type MaterialLimits } from './ra/registration.js';
+import { PublicationUrls } from './ca/urls.js';
+import type { KeyCustody } from './ca/key-custody.js';
+import { ConflictError } from './errors.js';
+
+/** Every module's migrations, in the order they run. */
+export const ALL_MIGRATIONS = [auditMigrations, authMigrations, caMigrations, raMigrations];
+
+/** What the services need to start. */
+export interface ServiceOptions {
+  /** The data directory (SQLite file, admin.token). */
+  dataDir: string;
+  /** PostgreSQL URL; when absent the data directory's SQLite file is used. */
+  dbUrl?: string;
+  /** The public base URL that certificates point at (AIA, CRL distribution points, OCSP). */
+  baseUrl: string;
+  materialLimits?: Partial<MaterialLimits>;
+  custody?: KeyCustody;
+  serials?: () => Uint8Array;
+  clock?: () => Date;
+}
+
+/** The running modules of one deployment. */
+export interface Services {
+  database: Database;
+  ca: CertificateAuthorities;
+  ra: RegistrationAuthority;
+  tokens: TokenRegistry;
+  close(): Promise<void>;
+}
+
+/** Opens the database, migrates it and builds the modules. */
+export async function openServices(opts: ServiceOptions): Promise<Services> {
+  const database = await openDatabase({ url: opts.dbUrl, dataDir: opts.dataDir });
+  try {
+    await migrate(database, ALL_MIGRATIONS);
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
+  const ca = new CertificateAuthorities({ database, urls: new PublicationUrls(opts.baseUrl), custody: opts.custody, serials: opts.serials, clock: opts.clock });
+  const ra = new RegistrationAuthority({ database, ca, limits: opts.materialLimits, clock: opts.clock });
+  const tokens = new TokenRegistry(database);
+  return { database, ca, ra, tokens, close: () => database.close() };
+}
+
+/** The demo CAs a fresh deployment gets: one SM2 hierarchy and one ECDSA P-256 hierarchy. */
+export const DEMO_AUTHORITIES = [
+  { name: 'demo-sm2', algorithm: 'sm2', organization: 'health-pki 演示认证机构', displayName: '演示CA（SM2）' },
+  { name: 'demo-p256', algorithm: 'p256', organization: 'health-pki demo CA', displayName: 'Demo CA (ECDSA P-256)' },
+] as const;
+
+/**
+ * First-start set-up: the bootstrap administrator's token in DIR/admin.token and, when the
+ * deployment has no CA yet, the demo CAs. Safe to run on every start and from several processes.
+ */
+export async function bootstrap(services: Services, dataDir: string): Promise<{ tokenFile: string; tokenCreated: boolean; createdCas: string[] }> {
+  const { file, created } = await ensureBootstrapToken(services.database, dataDir);
+  const createdCas: string[] = [];
+  const existing = await services.ca.listAuthorities();
+  if (existing.length === 0) {
+    for (const spec of DEMO_AUTHORITIES) {
+      try {
+        await services.ca.createAuthority(SYSTEM_PRINCIPAL, { ...spec });
+        createdCas.push(spec.name);
+      } catch (e) {
+        // Another process sharing the database created it first.
+        if (!(e instanceof ConflictError)) throw e;
+      }
+    }
+  }
+  return { tokenFile: file, tokenCreated: created, createdCas };
+}
