@@ -14,6 +14,7 @@ import { register as registerStart } from './commands/start.js';
 import { register as registerEnroll } from './commands/enroll.js';
 import { register as registerRevoke } from './commands/revoke.js';
 import { register as registerCa } from './commands/ca.js';
+import { register as registerToken } from './commands/token.js';
 
 /** Builds the program with every command group registered. */
 export function buildProgram(): Command {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerEnroll(program);
   registerRevoke(program);
   registerCa(program);
+  registerToken(program);
   return program;
 }
 

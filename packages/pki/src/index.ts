@@ -21,3 +21,4 @@ export * from './profiles/index.js';
 export * from './validation/index.js';
 export * from './ocsp/index.js';
 export * from './cms/index.js';
+export * from './envelope/index.js';
