@@ -21,4 +21,5 @@ export * from './profiles/index.js';
 export * from './validation/index.js';
 export * from './ocsp/index.js';
 export * from './cms/index.js';
+export * from './tsp/index.js';
 export * from './envelope/index.js';

@@ -67,4 +67,9 @@ export const OID = {
   messageDigest: '1.2.840.113549.1.9.4',
   signingTime: '1.2.840.113549.1.9.5',
   extensionRequest: '1.2.840.113549.1.9.14',
+  // RFC 6211 algorithm protection, RFC 3161 time-stamping, RFC 2634 / RFC 5035 ESS signing certificate
+  cmsAlgorithmProtection: '1.2.840.113549.1.9.52',
+  ctTstInfo: '1.2.840.113549.1.9.16.1.4',
+  aaSigningCertificate: '1.2.840.113549.1.9.16.2.12',
+  aaSigningCertificateV2: '1.2.840.113549.1.9.16.2.47',
 } as const;

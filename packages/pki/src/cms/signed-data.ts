@@ -38,6 +38,9 @@ export interface SignerInfoView {
   signedAttributes?: CmsAttribute[];
   signatureAlgorithm: x.AlgorithmIdentifier;
   signature: Buffer;
+  /** The digest and signature AlgorithmIdentifiers exactly as encoded (RFC 6211 compares these bytes). */
+  digestAlgorithmDer: Buffer;
+  signatureAlgorithmDer: Buffer;
 }
 
 const SIGNED_DATA_TYPES: readonly string[] = [OID.cmsSignedData, OID.gmSignedData];
@@ -182,7 +185,8 @@ function parseSignerInfo(sd: Buffer, t: Tlv): SignerInfoView {
   } else {
     throw new ParseError('CMS', 'SignerInfo sid must be issuerAndSerialNumber or [0] subjectKeyIdentifier');
   }
-  const digestAlgorithm = parseAlg(sd, expectTag(f[i++], 0x30, 'digestAlgorithm'));
+  const digestAlgT = expectTag(f[i++], 0x30, 'digestAlgorithm');
+  const digestAlgorithm = parseAlg(sd, digestAlgT);
   let signedAttrsDer: Buffer | undefined;
   let signedAttributes: CmsAttribute[] | undefined;
   if (f[i]?.tag === 0xa0) {
@@ -192,11 +196,22 @@ function parseSignerInfo(sd: Buffer, t: Tlv): SignerInfoView {
     signedAttrsDer[0] = 0x31;
     signedAttributes = childrenOf(sd, attrsT).map((a) => parseAttribute(sd, a));
   }
-  const signatureAlgorithm = parseAlg(sd, expectTag(f[i++], 0x30, 'signatureAlgorithm'));
+  const sigAlgT = expectTag(f[i++], 0x30, 'signatureAlgorithm');
+  const signatureAlgorithm = parseAlg(sd, sigAlgT);
   const sigT = expectTag(f[i++], 0x04, 'signature');
   if (f[i]?.tag === 0xa1) i++;
   if (i !== f.length) throw new ParseError('CMS', 'unexpected fields in SignerInfo');
-  return { version, sid, digestAlgorithm, signedAttrsDer, signedAttributes, signatureAlgorithm, signature: Buffer.from(sd.subarray(sigT.valueStart, sigT.end)) };
+  return {
+    version,
+    sid,
+    digestAlgorithm,
+    signedAttrsDer,
+    signedAttributes,
+    signatureAlgorithm,
+    signature: Buffer.from(sd.subarray(sigT.valueStart, sigT.end)),
+    digestAlgorithmDer: tlvBytes(sd, digestAlgT),
+    signatureAlgorithmDer: tlvBytes(sd, sigAlgT),
+  };
 }
 
 function parseAttribute(buf: Buffer, t: Tlv): CmsAttribute {

@@ -8,7 +8,7 @@ import { signatureAlgorithmFor, verifyData } from '../crypto/signature.js';
 import { keyIdentifier } from '../x509/extensions.js';
 import type { Certificate } from '../x509/certificate.js';
 import { OID } from '../oids.js';
-import { SignedDataDoc, oidText, type SignerInfoView } from './signed-data.js';
+import { SignedDataDoc, oidText, type CmsAttribute, type SignerInfoView } from './signed-data.js';
 
 /** The verdict on one SignerInfo. */
 export interface CmsSignerResult {
@@ -98,6 +98,11 @@ function verifySigner(doc: SignedDataDoc, si: SignerInfoView, content: Buffer, c
     const mdT = md ? readTlv(md, 0, 'messageDigest') : undefined;
     if (!md || mdT!.tag !== 0x04) return fail('messageDigest attribute missing');
     if (!md.subarray(mdT!.valueStart).equals(digest(hash, content))) return fail('messageDigest does not match the content');
+    const protection = attrs.filter((a) => a.type === OID.cmsAlgorithmProtection);
+    if (protection.length) {
+      const problem = algorithmProtectionProblem(protection, si);
+      if (problem) return fail(problem);
+    }
     const st = one(OID.signingTime);
     if (st) result.signingTime = parsing('CMS signingTime', () => AsnConvert.parse(st, x.Time).getTime());
     signedBytes = si.signedAttrsDer;
@@ -112,6 +117,32 @@ function verifySigner(doc: SignedDataDoc, si: SignerInfoView, content: Buffer, c
     throw e;
   }
   return ok ? { ...result, valid: true } : fail('signature is invalid');
+}
+
+/**
+ * RFC 6211 §2: a CMSAlgorithmProtection attribute must occur once, with one value, and name
+ * exactly the SignerInfo's digest and signature algorithms; otherwise an attacker could have
+ * swapped an algorithm. Returns what is wrong, or undefined.
+ */
+function algorithmProtectionProblem(attrs: CmsAttribute[], si: SignerInfoView): string | undefined {
+  const bad = 'CMSAlgorithmProtection attribute does not match the SignerInfo algorithms';
+  if (attrs.length !== 1 || attrs[0]!.values.length !== 1) return 'CMSAlgorithmProtection attribute must have exactly one value';
+  const v = attrs[0]!.values[0]!;
+  try {
+    const seq = readTlv(v, 0, 'CMSAlgorithmProtection');
+    if (seq.tag !== 0x30 || seq.end !== v.length) return bad;
+    const digestT = readTlv(v, seq.valueStart, 'CMSAlgorithmProtection');
+    if (digestT.tag !== 0x30 || !v.subarray(digestT.start, digestT.end).equals(si.digestAlgorithmDer)) return bad;
+    if (digestT.end === seq.end) return bad; // a signature needs signatureAlgorithm [1]
+    const sigT = readTlv(v, digestT.end, 'CMSAlgorithmProtection');
+    if (sigT.tag !== 0xa1 || sigT.end !== seq.end) return bad;
+    // [1] IMPLICIT: the same bytes as the AlgorithmIdentifier apart from the tag.
+    const sig = si.signatureAlgorithmDer;
+    return v.subarray(sigT.start + 1, sigT.end).equals(sig.subarray(1)) ? undefined : bad;
+  } catch (e) {
+    if (e instanceof PkiError) return bad;
+    throw e;
+  }
 }
 
 /** True when the SignerInfo's identifier names this certificate. */

@@ -30,6 +30,14 @@ import {
   generateKey,
   identityExtensions,
   importPrivateKey,
+  issueFromProfile,
+  issueTimeStamp,
+  keyAlgorithmOf,
+  buildTimeStampRequest,
+  timeStampRejection,
+  verifyTimeStampToken,
+  TimeStampRequest,
+  TimeStampResponse,
   importPublicKey,
   keyUsageExt,
   parseName,
@@ -277,5 +285,59 @@ export const cms: FuzzTarget = {
   },
 };
 
+/** A TSA certificate (profile `tsa`) under each fuzz CA, for the time-stamp targets. */
+const TSA = MATERIAL.map((m) => {
+  const key = generateKey(keyAlgorithmOf(m.caKey)!);
+  const cert = issueFromProfile({ profile: 'tsa', subject: parseName('C=CN,O=模糊测试认证机构,CN=Fuzz TSA'), publicKey: key.publicKey, issuerKey: m.caKey, issuerCert: m.ca, notBefore: new Date('2026-01-01T00:00:00Z') });
+  return { key, cert, ca: m.ca };
+});
+const TSA_DATA = Buffer.from('时间戳 fuzz data');
+
+function issueFuzzTimeStamp(request: Uint8Array, tsa = TSA[0]!): Buffer {
+  return issueTimeStamp({ request, tsaCert: tsa.cert, tsaKey: tsa.key, serial: 0x0102030405060708090an, genTime: new Date('2026-03-01T08:30:15.25Z'), policy: '1.2.3.4.1', accuracy: { seconds: 1, millis: 5 } });
+}
+
+/**
+ * RFC 3161 requests as a TSA receives them: parsing may only throw PkiError, and issueTimeStamp
+ * must answer every input with a TimeStampResp (a rejection for bad requests), never throw.
+ */
+export const tspRequest: FuzzTarget = {
+  name: 'tsp-request',
+  seeds: [
+    buildTimeStampRequest({ data: TSA_DATA }).der,
+    buildTimeStampRequest({ data: TSA_DATA, hash: 'sm3', nonce: 0x1234567890abcdefn, certReq: true, reqPolicy: '1.2.3.4.1' }).der,
+    buildTimeStampRequest({ data: TSA_DATA, hash: 'sha512', nonce: -5n, extensions: [{ oid: '1.2.3.9', critical: true, value: Buffer.from([5, 0]) }] }).der,
+    Buffer.from(buildTimeStampRequest({ data: TSA_DATA, hash: 'sha384', certReq: true }).toPem()),
+  ],
+  isExpectedError: isPkiError,
+  parse(input) {
+    let resp: TimeStampResponse;
+    try {
+      resp = TimeStampResponse.parse(issueFuzzTimeStamp(input));
+    } catch (e) {
+      // Not a PkiError on purpose: the runner must count this as a bug, not a rejection.
+      throw new Error(`issueTimeStamp did not answer with a TimeStampResp: ${String(e)}`);
+    }
+    const req = TimeStampRequest.parse(input);
+    return [resp.status, resp.failInfo, req.messageImprint.hashAlgorithm, req.nonce, req.extensions.length];
+  },
+};
+
+/** RFC 3161 responses and bare tokens as a relying party receives them: parse, then verify. */
+export const tspResponse: FuzzTarget = {
+  name: 'tsp-response',
+  seeds: [
+    ...TSA.map((t) => issueFuzzTimeStamp(buildTimeStampRequest({ data: TSA_DATA, hash: t.key.kind === 'sm2' ? 'sm3' : 'sha256', nonce: 7n, certReq: true }).der, t)),
+    TimeStampResponse.parse(issueFuzzTimeStamp(buildTimeStampRequest({ data: TSA_DATA, certReq: true }).der)).token!.der,
+    issueFuzzTimeStamp(buildTimeStampRequest({ data: TSA_DATA, hash: 'sha1' }).der),
+    timeStampRejection('systemFailure', '系统故障'),
+  ],
+  isExpectedError: isPkiError,
+  parse(input) {
+    const v = verifyTimeStampToken(input, { data: TSA_DATA, trusted: TSA.map((t) => t.ca), nonce: 7n });
+    return v.valid ? [v.genTime, v.serialNumber, v.policy] : [v.code, v.message];
+  },
+};
+
 /** Every fuzz target; `npm run fuzz` runs them all, `--target NAME` one of them. */
-export const targets: FuzzTarget[] = [keyImport, certificate, certificationRequest, crl, ocspRequest, ocspResponse, cms];
+export const targets: FuzzTarget[] = [keyImport, certificate, certificationRequest, crl, ocspRequest, ocspResponse, cms, tspRequest, tspResponse];

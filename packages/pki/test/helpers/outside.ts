@@ -462,6 +462,10 @@ export type BcJob =
   | { kind: 'cms'; cms: Der; content?: Uint8Array }
   /** Without `responder`, the first certificate embedded in the response signs it. */
   | { kind: 'ocsp'; response: Der; responder?: Der }
+  /** RFC 3161: a token or a TimeStampResp; BC's TimeStampToken.validate with the embedded signer certificate, imprint checked against `data`. */
+  | { kind: 'tsp'; token: Der; data?: Uint8Array }
+  /** Not a check: BC's TSA answers `request` with this TSA certificate and PKCS#8 key; the verdict output is "resp=<hex>". */
+  | { kind: 'tsp-issue'; tsaCert: Der; tsaKey: Uint8Array; request: Uint8Array }
   /** PKIX validation; `chain` is leaf first. CRLs turn revocation checking on (needed for every certificate). */
   | { kind: 'path'; anchor: Der; chain: Der[]; crls?: Der[]; at?: Date };
 
@@ -505,6 +509,15 @@ export async function bcCheck(jobs: BcJob[]): Promise<BcResult[]> {
         }
         case 'ocsp':
           lines.push(`ocsp ${await put(job.response)}${job.responder ? ` ${await put(job.responder)}` : ''}`);
+          break;
+        case 'tsp': {
+          const dataPath = job.data ? join(dir, `f${fileNo++}.bin`) : undefined;
+          if (dataPath) await writeFile(dataPath, job.data!);
+          lines.push(`tsp ${await put(job.token)}${dataPath ? ` ${dataPath}` : ''}`);
+          break;
+        }
+        case 'tsp-issue':
+          lines.push(`tsp-issue ${await put(job.tsaCert)} ${await put(job.tsaKey)} ${await put(job.request)}`);
           break;
         case 'path': {
           const parts = [`path ${await put(job.anchor)}`];

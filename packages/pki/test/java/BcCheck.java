@@ -9,6 +9,15 @@
 //   cms  <cmsPath> [<detachedContentPath>] every SignerInfo of a SignedData against its embedded cert;
 //                                          GM/T 0010 content types and sm2-1 signerInfo algorithm accepted
 //   ocsp <respPath> [<responderCertPath>]  BasicOCSPResponse signature (embedded cert if no path)
+//   tsp  <respOrTokenPath> [<dataPath>]   RFC 3161 token, or a TimeStampResp holding one: BC's
+//                                          TimeStampToken.validate with the embedded signer certificate
+//                                          (ESS certificate hash and issuerSerial, critical sole timeStamping
+//                                          EKU, validity at genTime, signature; sm2-1 read as for cms), and
+//                                          the messageImprint against the data when given
+//   tsp-issue <tsaCertPath> <tsaKeyPkcs8Path> <requestPath>
+//                                          not a check: BC's own TSA (TimeStampResponseGenerator, ESS v2
+//                                          with SHA-256, or SM3 for an SM2 key) answers the request, so that
+//                                          tests can verify a token made outside; prints "resp=<hex>"
 //   path <anchorPath> <certPath>... [crl=<crlPath>]... [at=<unixSeconds>]
 //                                          PKIX path validation, certificates leaf first;
 //                                          revocation checking is on exactly when CRLs are given
@@ -40,6 +49,7 @@ import java.util.Set;
 
 import org.bouncycastle.asn1.cms.ContentInfo;
 import org.bouncycastle.asn1.ASN1InputStream;
+import org.bouncycastle.asn1.ASN1Sequence;
 import org.bouncycastle.asn1.gm.GMObjectIdentifiers;
 import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
@@ -60,7 +70,11 @@ import org.bouncycastle.operator.DefaultAlgorithmNameFinder;
 import org.bouncycastle.operator.DefaultSignatureAlgorithmIdentifierFinder;
 import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.bouncycastle.operator.DigestCalculator;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.tsp.TimeStampResponse;
+import org.bouncycastle.tsp.TimeStampToken;
+import org.bouncycastle.tsp.TimeStampTokenInfo;
 import org.bouncycastle.util.Store;
 
 public class BcCheck {
@@ -105,6 +119,8 @@ public class BcCheck {
       case "crl": return crl(t);
       case "cms": return cms(t);
       case "ocsp": return ocsp(t);
+      case "tsp": return tsp(t);
+      case "tsp-issue": return tspIssue(t);
       case "path": return path(t);
       default: throw new Failure("unknown job kind " + t[0]);
     }
@@ -218,6 +234,62 @@ public class BcCheck {
       statuses.add(r.getCertID().getSerialNumber().toString(16) + ":" + s);
     }
     return "status=" + String.join(",", statuses);
+  }
+
+  static String tsp(String[] t) throws Exception {
+    need(t, 2, "tsp <resp|token> [data]");
+    byte[] der = read(t[1]);
+    ASN1Sequence top = ASN1Sequence.getInstance(der);
+    TimeStampToken token;
+    if (top.getObjectAt(0) instanceof ASN1Sequence) {
+      // TimeStampResp: PKIStatusInfo first. BC checks that granted statuses carry a token.
+      TimeStampResponse resp = new TimeStampResponse(der);
+      if (resp.getStatus() > 1) throw new Failure("status=" + resp.getStatus() + " failInfo=" + (resp.getFailInfo() == null ? "none" : resp.getFailInfo().intValue()) + " text=" + resp.getStatusString());
+      token = resp.getTimeStampToken();
+    } else {
+      token = new TimeStampToken(ContentInfo.getInstance(top));
+    }
+    @SuppressWarnings("unchecked")
+    Collection<X509CertificateHolder> match = token.getCertificates().getMatches(token.getSID());
+    if (match.isEmpty()) throw new Failure("no embedded certificate matches the SignerInfo (request the token with certReq)");
+    X509CertificateHolder cert = match.iterator().next();
+    token.validate(signerVerifier(cert)); // throws TSPValidationException with BC's reason
+    TimeStampTokenInfo info = token.getTimeStampInfo();
+    if (t.length > 2) {
+      DigestCalculator calc = new JcaDigestCalculatorProviderBuilder().setProvider("BC").build().get(info.getHashAlgorithm());
+      try (java.io.OutputStream out = calc.getOutputStream()) {
+        out.write(read(t[2]));
+      }
+      if (!java.util.Arrays.equals(calc.getDigest(), info.getMessageImprintDigest())) throw new Failure("messageImprint does not match the data");
+    }
+    boolean v2 = token.getSignedAttributes().get(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.id_aa_signingCertificateV2) != null;
+    SignerInformation si = token.toCMSSignedData().getSignerInfos().getSigners().iterator().next();
+    return "genTime=" + info.getGenTime().getTime() + " serial=" + info.getSerialNumber().toString(16) + " policy=" + info.getPolicy()
+        + " imprintAlg=" + info.getHashAlgorithm().getAlgorithm() + " ess=" + (v2 ? "v2" : "v1")
+        + " sigAlg=" + si.getDigestAlgOID() + "/" + si.getEncryptionAlgOID() + " contentType=" + token.toCMSSignedData().toASN1Structure().getContentType();
+  }
+
+  static String tspIssue(String[] t) throws Exception {
+    need(t, 4, "tsp-issue <tsaCert> <tsaKeyPkcs8> <request>");
+    X509CertificateHolder cert = new X509CertificateHolder(read(t[1]));
+    byte[] pkcs8 = read(t[2]);
+    org.bouncycastle.asn1.pkcs.PrivateKeyInfo info = org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(pkcs8);
+    boolean rsa = info.getPrivateKeyAlgorithm().getAlgorithm().equals(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption);
+    boolean sm2 = !rsa && GMObjectIdentifiers.sm2p256v1.equals(info.getPrivateKeyAlgorithm().getParameters());
+    java.security.PrivateKey key = java.security.KeyFactory.getInstance(rsa ? "RSA" : "EC", "BC").generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(pkcs8));
+    String sigAlg = sm2 ? "SM3WITHSM2" : rsa ? "SHA256WITHRSA" : "SHA256WITHECDSA";
+    org.bouncycastle.operator.DigestCalculatorProvider digests = new JcaDigestCalculatorProviderBuilder().setProvider("BC").build();
+    org.bouncycastle.cms.SignerInfoGenerator signerInfo = new org.bouncycastle.cms.jcajce.JcaSignerInfoGeneratorBuilder(digests)
+        .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder(sigAlg).setProvider("BC").build(key), cert);
+    DigestCalculator essHash = digests.get(new org.bouncycastle.asn1.x509.AlgorithmIdentifier(sm2 ? GMObjectIdentifiers.sm3 : org.bouncycastle.asn1.nist.NISTObjectIdentifiers.id_sha256));
+    org.bouncycastle.tsp.TimeStampTokenGenerator gen = new org.bouncycastle.tsp.TimeStampTokenGenerator(signerInfo, essHash, new org.bouncycastle.asn1.ASN1ObjectIdentifier("1.2.156.112560.7.9"));
+    gen.addCertificates(new org.bouncycastle.util.CollectionStore<>(List.of(cert)));
+    gen.setAccuracyMillis(10);
+    java.util.Set<org.bouncycastle.asn1.ASN1ObjectIdentifier> hashes = new java.util.HashSet<>(org.bouncycastle.tsp.TSPAlgorithms.ALLOWED);
+    hashes.add(GMObjectIdentifiers.sm3);
+    TimeStampResponse resp = new org.bouncycastle.tsp.TimeStampResponseGenerator(gen, hashes)
+        .generate(new org.bouncycastle.tsp.TimeStampRequest(read(t[3])), new BigInteger("1234567890abcdef01", 16), new Date());
+    return "resp=" + org.bouncycastle.util.encoders.Hex.toHexString(resp.getEncoded());
   }
 
   static String path(String[] t) throws Exception {
