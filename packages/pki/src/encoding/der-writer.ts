@@ -30,25 +30,42 @@ export class DerWriter {
       this.len += b.length;
     }
   }
-  /** Writes a Time TLV as derTime would, without an intermediate buffer. */
+  /** Writes a Time TLV as derTime would: UTCTime for 1950-2049, GeneralizedTime otherwise, whole seconds. */
   time(d: Date): void {
+    this.timeTlv(d, isUtcTime(d));
+  }
+  /** Writes a GeneralizedTime TLV in whole seconds. */
+  generalizedTime(d: Date): void {
+    this.timeTlv(d, false);
+  }
+  /** The digits written straight into the buffer: a CRL or an OCSP responder writes millions of times. */
+  private timeTlv(d: Date, utc: boolean): void {
     const year = d.getUTCFullYear();
-    const utc = year >= 1950 && year < 2050;
-    if (!utc) {
-      this.bytes(derGeneralizedTime(d));
-      return;
-    }
-    this.room(15);
+    if (!(year >= 0 && year <= 9999)) throw new PkiError('options.date', `date out of range: ${String(d)}`);
+    this.room(17);
     const b = this.buf;
     let n = this.len;
-    b[n++] = 0x17;
-    b[n++] = 13;
-    for (const v of [year % 100, d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]) {
-      b[n++] = 0x30 + Math.floor(v / 10);
-      b[n++] = 0x30 + (v % 10);
-    }
+    b[n++] = utc ? 0x17 : 0x18;
+    b[n++] = utc ? 13 : 15;
+    if (!utc) n = twoDigits(b, n, Math.floor(year / 100));
+    n = twoDigits(b, n, year % 100);
+    n = twoDigits(b, n, d.getUTCMonth() + 1);
+    n = twoDigits(b, n, d.getUTCDate());
+    n = twoDigits(b, n, d.getUTCHours());
+    n = twoDigits(b, n, d.getUTCMinutes());
+    n = twoDigits(b, n, d.getUTCSeconds());
     b[n++] = 0x5a; // 'Z'
     this.len = n;
+  }
+  /** Writes text as UTF-8 or Latin-1 (one byte per UTF-16 unit); `byteLength` is its encoded length. */
+  text(text: string, encoding: 'utf8' | 'latin1', byteLength: number): void {
+    this.room(byteLength);
+    if (byteLength === text.length && byteLength < 48) {
+      // Latin-1, or UTF-8 that is all ASCII: a plain loop beats a call into native code for names' short strings.
+      for (let i = 0; i < byteLength; i++) this.buf[this.len++] = text.charCodeAt(i);
+      return;
+    }
+    this.len += this.buf.write(text, this.len, byteLength, encoding);
   }
   header(tag: number, length: number): void {
     this.room(6);
@@ -60,6 +77,10 @@ export class DerWriter {
     const n = length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4;
     this.buf[this.len++] = 0x80 | n;
     for (let i = n - 1; i >= 0; i--) this.buf[this.len++] = Math.floor(length / 256 ** i) & 0xff;
+  }
+  /** How many bytes have been written. */
+  get position(): number {
+    return this.len;
   }
   result(): Buffer {
     return this.buf.subarray(0, this.len);
@@ -84,10 +105,15 @@ export function derIntegerFromBigInt(n: bigint): Buffer {
   return derTlv(0x02, [b]);
 }
 
+/** Whether a Time for this date is a UTCTime (1950-2049, RFC 5280 §4.1.2.5) rather than a GeneralizedTime. */
+export function isUtcTime(d: Date): boolean {
+  const year = d.getUTCFullYear();
+  return year >= 1950 && year < 2050;
+}
+
 /** The length of the TLV derTime writes for a date. */
 export function derTimeLength(d: Date): number {
-  const year = d.getUTCFullYear();
-  return year >= 1950 && year < 2050 ? 15 : 17;
+  return isUtcTime(d) ? 15 : 17;
 }
 
 /**
@@ -95,28 +121,23 @@ export function derTimeLength(d: Date): number {
  * hand because a million-entry CRL has up to a million distinct revocation times.
  */
 export function derTime(d: Date): Buffer {
-  const year = d.getUTCFullYear();
-  return year >= 1950 && year < 2050 ? derAscii(0x17, timeDigits(d).slice(2)) : derGeneralizedTime(d);
+  const w = new DerWriter(17);
+  w.time(d);
+  return w.result();
 }
 
-/** GeneralizedTime in whole seconds (invalidityDate is always GeneralizedTime). */
+/** GeneralizedTime in whole seconds (invalidityDate, OCSP times are always GeneralizedTime). */
 export function derGeneralizedTime(d: Date): Buffer {
-  return derAscii(0x18, timeDigits(d));
+  const w = new DerWriter(17);
+  w.generalizedTime(d);
+  return w.result();
 }
 
-/** "YYYYMMDDHHMMSSZ" for a date, fractions dropped. */
-function timeDigits(d: Date): string {
-  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 0 || d.getUTCFullYear() > 9999) throw new PkiError('options.date', `date out of range: ${String(d)}`);
-  const two = (n: number) => (n < 10 ? '0' : '') + n;
-  return (
-    String(d.getUTCFullYear()).padStart(4, '0') +
-    two(d.getUTCMonth() + 1) +
-    two(d.getUTCDate()) +
-    two(d.getUTCHours()) +
-    two(d.getUTCMinutes()) +
-    two(d.getUTCSeconds()) +
-    'Z'
-  );
+/** Writes a number 0-99 as two ASCII digits at `n`, returning the offset after them. */
+function twoDigits(b: Buffer, n: number, v: number): number {
+  b[n] = 0x30 + Math.floor(v / 10);
+  b[n + 1] = 0x30 + (v % 10);
+  return n + 2;
 }
 
 /** A TLV whose value is ASCII text (times, IA5/Printable strings). */
@@ -139,8 +160,26 @@ export function derOctetString(bytes: Uint8Array): Buffer {
   return derTlv(0x04, [bytes]);
 }
 
-/** An OBJECT IDENTIFIER TLV for dotted text ("1.2.840.113549.1.7.1"). */
+// Issuing repeats the same few dozen OIDs (attribute types, extensions, algorithms) in every
+// object; memoising their encodings takes BigInt arithmetic off the issuing path. Bounded so that
+// caller-chosen OIDs cannot grow it without limit.
+const OID_DER_CACHE = new Map<string, Buffer>();
+const OID_DER_CACHE_MAX = 2000;
+
+/**
+ * An OBJECT IDENTIFIER TLV for dotted text ("1.2.840.113549.1.7.1"). The result may be shared
+ * with other callers (it is memoised): write it out, never modify it.
+ */
 export function derOid(text: string): Buffer {
+  let der = OID_DER_CACHE.get(text);
+  if (der === undefined) {
+    der = encodeOid(text);
+    if (OID_DER_CACHE.size < OID_DER_CACHE_MAX) OID_DER_CACHE.set(text, der);
+  }
+  return der;
+}
+
+function encodeOid(text: string): Buffer {
   const arcs = text.split('.').map((a) => {
     if (!/^\d+$/.test(a)) throw new PkiError('options.oid', `"${text}" is not a dotted OID`);
     return BigInt(a);
@@ -158,4 +197,100 @@ export function derOid(text: string): Buffer {
 /** A SET OF TLV: DER orders the elements by their encodings (X.690 §11.6). */
 export function derSetOf(elements: Uint8Array[]): Buffer {
   return derTlv(0x31, [...elements].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+}
+
+/** BOOLEAN TRUE as DER writes it (0xff): the only BOOLEAN DER ever writes for a DEFAULT FALSE field. */
+export const DER_TRUE: Buffer = Buffer.from([0x01, 0x01, 0xff]);
+
+/** A TLV whose value is the UTF-8 encoding of `text` (UTF8String, or any tag carrying UTF-8). */
+export function derUtf8(tag: number, text: string): Buffer {
+  return derTlv(tag, [Buffer.from(text, 'utf8')]);
+}
+
+/** A BIT STRING TLV for a named-bit list given as flags (a non-negative 31-bit integer), bit 0 first (keyUsage, ReasonFlags). */
+export function derNamedBits(flags: number): Buffer {
+  // The length in bits is up to the highest set bit: X.690 §11.2.2 drops trailing zero bits.
+  if (flags === 0) return Buffer.from([0x03, 0x01, 0x00]);
+  const bitLength = 32 - Math.clz32(flags);
+  const octets = (bitLength + 7) >> 3;
+  const out = Buffer.alloc(3 + octets);
+  out[0] = 0x03;
+  out[1] = octets + 1;
+  out[2] = octets * 8 - bitLength;
+  for (let bit = 0; bit < bitLength; bit++) if (flags & (1 << bit)) out[3 + (bit >> 3)] |= 0x80 >> (bit & 7);
+  return out;
+}
+
+/**
+ * A constructed TLV to be written by derTree: its children are encoded bytes or further nodes.
+ * Nesting whole structures this way (a TBSCertificate, a ResponseData) measures every length
+ * first and then writes each byte once, where nested derTlv calls would copy each level again.
+ */
+export interface DerNode {
+  tag: number;
+  children: DerPart[];
+  /** The value length, filled in by derTree's measuring pass. */
+  length?: number;
+}
+/** An already encoded TLV (or raw value bytes) or a node to encode. */
+export type DerPart = Uint8Array | DerNode;
+
+/** A constructed (or primitive, when its children are raw value bytes) TLV for derTree. */
+export function derNode(tag: number, children: DerPart[]): DerNode {
+  return { tag, children };
+}
+
+/** Encodes a tree of DerNodes in one buffer. */
+export function derTree(root: DerPart): Buffer {
+  const w = new DerWriter(measure(root));
+  emit(w, root);
+  return w.result();
+}
+
+/** The encoded length of a part, recording each node's value length on the way. */
+function measure(part: DerPart): number {
+  if (part instanceof Uint8Array) return part.length;
+  let length = 0;
+  for (const c of part.children) length += measure(c);
+  part.length = length;
+  return tlvLength(length);
+}
+
+function emit(w: DerWriter, part: DerPart): void {
+  if (part instanceof Uint8Array) {
+    w.bytes(part);
+    return;
+  }
+  w.header(part.tag, part.length!);
+  for (const c of part.children) emit(w, c);
+}
+
+/** The size of a TLV header (one tag byte) for a value of `length` bytes. */
+export function headerLength(length: number): number {
+  return length < 0x80 ? 2 : length < 0x100 ? 3 : length < 0x10000 ? 4 : length < 0x1000000 ? 5 : 6;
+}
+
+/** The size of a whole TLV (one tag byte) whose value is `length` bytes. */
+export function tlvLength(length: number): number {
+  return headerLength(length) + length;
+}
+
+// Signature and hash AlgorithmIdentifiers come from a short fixed list and head every signed
+// object: memoised by OID, one map per parameters form.
+const ALGORITHM_DER_CACHE = new Map<string, Buffer>();
+const ALGORITHM_NULL_DER_CACHE = new Map<string, Buffer>();
+const DER_NULL = Buffer.from([0x05, 0x00]);
+
+/**
+ * An AlgorithmIdentifier TLV with absent or NULL parameters (RSA PKCS#1 and OCSP CertID hashes
+ * carry NULL). Memoised like derOid: write it out, never modify it.
+ */
+export function derAlgorithm(oid: string, nullParams: boolean): Buffer {
+  const cache = nullParams ? ALGORITHM_NULL_DER_CACHE : ALGORITHM_DER_CACHE;
+  let der = cache.get(oid);
+  if (der === undefined) {
+    der = derTlv(0x30, nullParams ? [derOid(oid), DER_NULL] : [derOid(oid)]);
+    if (cache.size < OID_DER_CACHE_MAX) cache.set(oid, der);
+  }
+  return der;
 }

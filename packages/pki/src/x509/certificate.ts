@@ -1,68 +1,156 @@
-import { randomBytes } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
+import { randomFillSync } from 'node:crypto';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as x from '@peculiar/asn1-x509';
-import { ParseError, parsing } from '../errors.js';
+import { ParseError, PkiError, parsing } from '../errors.js';
 import { toDer, toPem } from '../encoding/pem.js';
-import { sequenceChildren, tlvBytes } from '../encoding/der.js';
+import { childTlvs, expectTlv, readBitString, readBoolean, readDerTime, readIntegerBytes, readOid, readSmallInteger, readTlv, type Tlv } from '../encoding/der.js';
+import { DerWriter, derAlgorithm, derOid, derTimeLength, isUtcTime, tlvLength } from '../encoding/der-writer.js';
 import { publicKeyFromSpki, type PrivateKey, type PublicKey } from '../crypto/keys.js';
 import { signData, signatureAlgorithmFor, verifyData, type SignatureOptions } from '../crypto/signature.js';
-import { EXT, decodeExtension, keyUsageNames, type KeyUsageName } from './extensions.js';
+import { EXT, decodeExtension, extensionLength, extensionParts, keyUsageNames, writeExtension, type ExtensionParts, type KeyUsageName } from './extensions.js';
 import { formatName } from './name.js';
 import { readIdentity, type HealthIdentity } from './identity.js';
-import { toAsnTime } from './time.js';
+import { wholeSeconds } from './time.js';
 
-/** A parsed X.509 certificate that keeps the exact bytes it was read from. */
+/** One extension as read from the certificate: OID, criticality and the extnValue contents. */
+interface RawExtension {
+  extnID: string;
+  critical: boolean;
+  value: Buffer;
+}
+
+/** An AlgorithmIdentifier as read: its OID and, when present, the parameters TLV. */
+interface RawAlgorithm {
+  oid: string;
+  params?: Buffer;
+}
+
+/** A SubjectPublicKeyInfo as read: its algorithm and the subjectPublicKey bits. */
+interface RawSpki {
+  algorithm: RawAlgorithm;
+  key: Uint8Array;
+}
+
+/**
+ * What parsing reads eagerly: cheap, needed by nearly every caller, and all checked at parse time.
+ * `extensions` is left out only by buildCertificate, whose own DER is read back on first use.
+ */
+interface CertificateFields {
+  tbsDer: Buffer;
+  version: number;
+  serial: Buffer;
+  /** The signature field inside the TBSCertificate (RFC 5280 requires it to equal the outer one). */
+  innerAlgorithm: RawAlgorithm;
+  issuerDer: Buffer;
+  subjectDer: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  /** Whether each time is a UTCTime (else a GeneralizedTime), as the schema objects record it. */
+  utcTimes: [boolean, boolean];
+  spkiDer: Buffer;
+  spki: RawSpki;
+  /** issuerUniqueID or subjectUniqueID present: rare, and left to the schema decoder. */
+  uniqueIds: boolean;
+  /** Whether the [3] extensions field is present (it may hold an empty list). */
+  extensionsPresent: boolean;
+  extensions?: RawExtension[];
+  signatureAlgorithm: RawAlgorithm;
+  signature: Buffer;
+}
+
+/** Makes a Certificate from DER that buildCertificate just wrote and the fields it wrote it from. */
+let fromParts: (der: Buffer, fields: CertificateFields) => Certificate;
+
+/**
+ * A parsed X.509 certificate that keeps the exact bytes it was read from. Parsing walks the DER
+ * once by hand (a schema decode of a whole certificate costs ~100 times more); the @peculiar
+ * objects (`asn`, `tbs`, `issuer`, `subject`, the decoded extensions) are made on first use.
+ */
 export class Certificate {
   /** The whole certificate, DER. */
   readonly der: Buffer;
   /** The signed part exactly as received; signatures are checked over these bytes. */
   readonly tbsDer: Buffer;
-  readonly asn: x.Certificate;
   /** The issuer and subject names exactly as encoded (for name chaining and OCSP CertIDs). */
   readonly issuerDer: Buffer;
   readonly subjectDer: Buffer;
+  private readonly fields: CertificateFields;
+  private cachedAsn?: x.Certificate;
+  private cachedTbs?: x.TBSCertificate;
+  private cachedIssuer?: x.Name;
+  private cachedSubject?: x.Name;
+  private cachedExtensions?: readonly x.Extension[];
+  private cachedAlgorithm?: x.AlgorithmIdentifier;
   private cachedKey?: PublicKey;
 
-  private constructor(der: Buffer) {
+  private constructor(der: Buffer, fields: CertificateFields) {
     this.der = der;
-    const top = sequenceChildren(der, 'certificate');
-    if (top.length !== 3) throw new ParseError('certificate', 'expected tbsCertificate, signatureAlgorithm, signatureValue');
-    this.tbsDer = tlvBytes(der, top[0]!);
-    this.asn = AsnConvert.parse(der, x.Certificate);
-    const tbsParts = sequenceChildren(this.tbsDer, 'tbsCertificate');
-    // With a v2/v3 certificate the [0] version comes first; issuer and subject follow serial and signature.
-    const base = tbsParts[0]!.tag === 0xa0 ? 1 : 0;
-    if (tbsParts.length < base + 6) throw new ParseError('certificate', 'tbsCertificate has too few fields');
-    this.issuerDer = tlvBytes(this.tbsDer, tbsParts[base + 2]!);
-    this.subjectDer = tlvBytes(this.tbsDer, tbsParts[base + 4]!);
+    this.fields = fields;
+    this.tbsDer = fields.tbsDer;
+    this.issuerDer = fields.issuerDer;
+    this.subjectDer = fields.subjectDer;
   }
 
   /** Parses a certificate from PEM or DER; bad input is a ParseError. */
   static parse(input: Uint8Array | string): Certificate {
-    const der = toDer(input, ['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE'], 'certificate');
-    return parsing('certificate', () => new Certificate(der));
+    const der = looksLikeDer(input) ? Buffer.from(input) : toDer(input, ['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE'], 'certificate');
+    return parsing('certificate', () => new Certificate(der, readCertificate(der)));
   }
 
+  static {
+    // buildCertificate knows every field of the DER it wrote; reading them back would only cost time.
+    fromParts = (der, fields) => new Certificate(der, fields);
+  }
+
+  /** The whole certificate as @peculiar objects, decoded on first use. */
+  get asn(): x.Certificate {
+    this.cachedAsn ??= parsing('certificate', () => AsnConvert.parse(this.der, x.Certificate));
+    return this.cachedAsn;
+  }
+  /**
+   * The TBSCertificate as @peculiar objects. Assembled from the fields already read (a full schema
+   * decode costs ~0.6 ms, and validation and OCSP only want the key and algorithm from here); it
+   * equals the full decode's, which test/der-fastpath.test.ts checks on every PKITS certificate.
+   */
   get tbs(): x.TBSCertificate {
-    return this.asn.tbsCertificate;
+    this.cachedTbs ??= this.cachedAsn || this.fields.uniqueIds ? this.asn.tbsCertificate : parsing('certificate', () => this.assembleTbs());
+    return this.cachedTbs;
+  }
+  private assembleTbs(): x.TBSCertificate {
+    const f = this.fields;
+    const validity = new x.Validity();
+    validity.notBefore = new x.Time(f.utcTimes[0] ? { utcTime: f.notBefore } : { generalTime: f.notBefore });
+    validity.notAfter = new x.Time(f.utcTimes[1] ? { utcTime: f.notAfter } : { generalTime: f.notAfter });
+    return new x.TBSCertificate({
+      version: f.version - 1,
+      serialNumber: ownBuffer(f.serial),
+      signature: algorithmIdentifier(f.innerAlgorithm),
+      issuer: this.issuer,
+      validity,
+      subject: this.subject,
+      subjectPublicKeyInfo: new x.SubjectPublicKeyInfo({ algorithm: algorithmIdentifier(f.spki.algorithm), subjectPublicKey: ownBuffer(f.spki.key) }),
+      extensions: f.extensionsPresent ? new x.Extensions([...this.extensions]) : undefined,
+    });
   }
   /** X.509 version number: 1, 2 or 3. */
   get version(): number {
-    return this.tbs.version + 1;
+    return this.fields.version;
   }
   /** Serial number bytes as encoded (two's complement, big-endian). */
   get serialNumber(): Buffer {
-    return Buffer.from(this.tbs.serialNumber);
+    return Buffer.from(this.fields.serial);
   }
   /** Serial number as lower-case hex without a leading sign byte. */
   get serialHex(): string {
-    return serialToHex(this.serialNumber);
+    return serialToHex(this.fields.serial);
   }
   get issuer(): x.Name {
-    return this.tbs.issuer;
+    this.cachedIssuer ??= parsing('certificate', () => decodeName(this.issuerDer));
+    return this.cachedIssuer;
   }
   get subject(): x.Name {
-    return this.tbs.subject;
+    this.cachedSubject ??= parsing('certificate', () => decodeName(this.subjectDer));
+    return this.cachedSubject;
   }
   get issuerText(): string {
     return formatName(this.issuer);
@@ -71,13 +159,14 @@ export class Certificate {
     return formatName(this.subject);
   }
   get notBefore(): Date {
-    return this.tbs.validity.notBefore.getTime();
+    return this.fields.notBefore;
   }
   get notAfter(): Date {
-    return this.tbs.validity.notAfter.getTime();
+    return this.fields.notAfter;
   }
+  /** The SubjectPublicKeyInfo exactly as encoded. */
   get spkiDer(): Buffer {
-    return Buffer.from(AsnConvert.serialize(this.tbs.subjectPublicKeyInfo));
+    return this.fields.spkiDer;
   }
   /** The subject public key; ParseError or UnsupportedError when it cannot be used. */
   get publicKey(): PublicKey {
@@ -85,13 +174,17 @@ export class Certificate {
     return this.cachedKey;
   }
   get signatureAlgorithm(): x.AlgorithmIdentifier {
-    return this.asn.signatureAlgorithm;
+    this.cachedAlgorithm ??= algorithmIdentifier(this.fields.signatureAlgorithm);
+    return this.cachedAlgorithm;
   }
   get signatureValue(): Buffer {
-    return Buffer.from(this.asn.signatureValue);
+    return Buffer.from(this.fields.signature);
   }
   get extensions(): readonly x.Extension[] {
-    return this.tbs.extensions ?? [];
+    // A certificate this library built has well-formed extensions by construction: read them now.
+    this.fields.extensions ??= parsing('certificate', () => readOptionalFields(this.tbsDer, childTlvs(this.tbsDer, readTlv(this.tbsDer, 0, W), W).slice(7)).extensions);
+    this.cachedExtensions ??= this.fields.extensions.map((e) => new x.Extension({ extnID: e.extnID, critical: e.critical, extnValue: new OctetString(ownBuffer(e.value)) }));
+    return this.cachedExtensions;
   }
   /** The extension with this OID, if present. */
   extension(oid: string): x.Extension | undefined {
@@ -194,40 +287,466 @@ export function serialFromHex(hex: string): Buffer {
  * for), positive, with no leading zero byte.
  */
 export function randomSerial(): Buffer {
-  const b = randomBytes(16);
+  if (randomPoolOffset + 16 > randomPool.length) {
+    // Each call into the CSPRNG costs microseconds whatever its size; one 4 KiB fill serves 256 serials.
+    randomFillSync(randomPool);
+    randomPoolOffset = 0;
+  }
+  const b = Buffer.from(randomPool.subarray(randomPoolOffset, randomPoolOffset + 16));
+  randomPoolOffset += 16;
   b[0] = (b[0]! & 0x7f) | 0x01;
   return b;
 }
+
+const randomPool = Buffer.allocUnsafeSlow(4096);
+let randomPoolOffset = randomPool.length;
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/**
+ * One SEQUENCE with a long-form length that spans the input exactly: every DER certificate, and
+ * no text (in UTF-8 a byte 0x81-0x84 cannot follow an ASCII "0"). Spares toDer's search of the
+ * bytes for a PEM header, a fifth of a parse.
+ */
+function looksLikeDer(input: Uint8Array | string): input is Uint8Array {
+  if (typeof input === 'string' || input.length < 4 || input[0] !== 0x30) return false;
+  const n = input[1]! - 0x80;
+  if (n < 1 || n > 4 || input.length < 2 + n) return false;
+  let length = 0;
+  for (let i = 0; i < n; i++) length = length * 256 + input[2 + i]!;
+  return 2 + n + length === input.length;
+}
+
+const W = 'certificate';
+
+/** Reads everything CertificateFields holds, checking the structure of each part it touches. */
+function readCertificate(der: Buffer): CertificateFields {
+  const top = expectTlv(der, 0, 0x30, W);
+  if (top.end !== der.length) throw new ParseError(W, `${der.length - top.end} trailing bytes after the certificate`);
+  const parts = childTlvs(der, top, W);
+  if (parts.length !== 3) throw new ParseError(W, 'expected tbsCertificate, signatureAlgorithm, signatureValue');
+  const [tbsT, algT, sigT] = parts as [Tlv, Tlv, Tlv];
+  if (tbsT.tag !== 0x30) throw new ParseError(W, 'tbsCertificate must be a SEQUENCE');
+  const signature = Buffer.from(readBitString(der, sigT, 'certificate signature').bytes);
+  return readTbs(der, tbsT, readAlgorithm(der, algT), signature);
+}
+
+/** The TBSCertificate fields (RFC 5280 §4.1): version, serial, names, validity, key, extensions. */
+function readTbs(der: Buffer, tbsT: Tlv, signatureAlgorithm: RawAlgorithm, signature: Buffer): CertificateFields {
+  const f = childTlvs(der, tbsT, W);
+  let version = 1;
+  let i = 0;
+  if (f[0]?.tag === 0xa0) {
+    const v = readTlv(der, f[0].valueStart, W);
+    if (v.end !== f[0].end) throw new ParseError(W, 'version must hold exactly one INTEGER');
+    version = readSmallInteger(der, v, 'certificate version') + 1;
+    i = 1;
+  }
+  if (f.length < i + 6) throw new ParseError(W, 'tbsCertificate has too few fields');
+  const [serialT, innerAlgT, issuerT, validityT, subjectT, spkiT] = f.slice(i, i + 6) as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv];
+  checkName(der, issuerT, 'issuer');
+  checkName(der, subjectT, 'subject');
+  const validity = childTlvs(der, expectTlv(der, validityT.start, 0x30, 'validity'), 'validity');
+  if (validity.length !== 2) throw new ParseError(W, 'validity must hold notBefore and notAfter');
+  const optional = readOptionalFields(der, f.slice(i + 6));
+  return {
+    tbsDer: der.subarray(tbsT.start, tbsT.end),
+    version,
+    serial: readIntegerBytes(der, serialT, 'serial number'),
+    innerAlgorithm: readAlgorithm(der, innerAlgT),
+    issuerDer: der.subarray(issuerT.start, issuerT.end),
+    subjectDer: der.subarray(subjectT.start, subjectT.end),
+    notBefore: readDerTime(der, validity[0]!, 'notBefore'),
+    notAfter: readDerTime(der, validity[1]!, 'notAfter'),
+    utcTimes: [validity[0]!.tag === 0x17, validity[1]!.tag === 0x17],
+    spkiDer: der.subarray(spkiT.start, spkiT.end),
+    spki: readSpki(der, spkiT),
+    ...optional,
+    signatureAlgorithm,
+    signature,
+  };
+}
+
+/** issuerUniqueID [1], subjectUniqueID [2] and extensions [3], each optional, in that order. */
+function readOptionalFields(der: Buffer, rest: Tlv[]): { uniqueIds: boolean; extensionsPresent: boolean; extensions: RawExtension[] } {
+  const out = { uniqueIds: false, extensionsPresent: false, extensions: [] as RawExtension[] };
+  let last = 0;
+  for (const t of rest) {
+    const n = t.tag === 0x81 || t.tag === 0xa1 ? 1 : t.tag === 0x82 || t.tag === 0xa2 ? 2 : t.tag === 0xa3 ? 3 : 0;
+    if (n <= last) throw new ParseError(W, `unexpected field with tag 0x${t.tag.toString(16)} in tbsCertificate`);
+    last = n;
+    if (n === 3) {
+      out.extensionsPresent = true;
+      out.extensions = readExtensions(der, t);
+    } else out.uniqueIds = true;
+  }
+  return out;
+}
+
+/** Extensions ::= SEQUENCE OF SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+function readExtensions(der: Buffer, wrapper: Tlv): RawExtension[] {
+  const list = expectTlv(der, wrapper.valueStart, 0x30, 'extensions');
+  if (list.end !== wrapper.end) throw new ParseError(W, 'extensions [3] must hold exactly one SEQUENCE');
+  return childTlvs(der, list, 'extensions').map((e) => {
+    if (e.tag !== 0x30) throw new ParseError('extensions', 'each extension must be a SEQUENCE');
+    const p = childTlvs(der, e, 'extension');
+    if (p.length < 2 || p.length > 3) throw new ParseError('extension', 'expected extnID, optional critical, extnValue');
+    const value = p[p.length - 1]!;
+    if (value.tag !== 0x04) throw new ParseError('extension', 'extnValue must be an OCTET STRING');
+    return {
+      extnID: readOid(der, p[0]!, 'extension'),
+      critical: p.length === 3 ? readBoolean(der, p[1]!, 'extension critical flag') : false,
+      value: der.subarray(value.valueStart, value.end),
+    };
+  });
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL } */
+function readAlgorithm(der: Buffer, t: Tlv): RawAlgorithm {
+  if (t.tag !== 0x30) throw new ParseError(W, 'AlgorithmIdentifier must be a SEQUENCE');
+  const p = childTlvs(der, t, 'algorithm');
+  if (p.length < 1 || p.length > 2) throw new ParseError('algorithm', 'expected an OID and optional parameters');
+  const oid = readOid(der, p[0]!, 'algorithm');
+  return p[1] ? { oid, params: der.subarray(p[1].start, p[1].end) } : { oid };
+}
+
+/** The AlgorithmIdentifier object the schema decoder would give: NULL parameters are `null`, others their TLV. */
+function algorithmIdentifier(a: RawAlgorithm): x.AlgorithmIdentifier {
+  const isNull = a.params?.length === 2 && a.params[0] === 0x05 && a.params[1] === 0x00;
+  const parameters = a.params === undefined ? undefined : isNull ? null : new Uint8Array(a.params).buffer;
+  return new x.AlgorithmIdentifier({ algorithm: a.oid, parameters });
+}
+
+/** Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }: the structure, so that lazy decoding has solid ground. */
+function checkName(der: Uint8Array, t: Tlv, what: string): void {
+  if (t.tag !== 0x30) throw new ParseError(W, `${what} must be a SEQUENCE`);
+  for (const rdn of childTlvs(der, t, what)) {
+    if (rdn.tag !== 0x31) throw new ParseError(what, 'each RDN must be a SET');
+    for (const atv of childTlvs(der, rdn, what)) {
+      if (atv.tag !== 0x30) throw new ParseError(what, 'each attribute must be a SEQUENCE');
+      const p = childTlvs(der, atv, what);
+      if (p.length !== 2) throw new ParseError(what, 'an attribute is a type and one value');
+      readOid(der, p[0]!, what);
+    }
+  }
+}
+
+/** SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING } */
+function readSpki(der: Buffer, t: Tlv): RawSpki {
+  if (t.tag !== 0x30) throw new ParseError(W, 'subjectPublicKeyInfo must be a SEQUENCE');
+  const p = childTlvs(der, t, 'subjectPublicKeyInfo');
+  if (p.length !== 2) throw new ParseError('subjectPublicKeyInfo', 'expected an algorithm and a BIT STRING');
+  return { algorithm: readAlgorithm(der, p[0]!), key: readBitString(der, p[1]!, 'subjectPublicKey').bytes };
+}
+
+/** An ArrayBuffer holding exactly these bytes, as the schema objects hold their values. */
+function ownBuffer(b: Uint8Array): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
+}
+
+/**
+ * Decodes Name DER (checked by checkName) into the objects the schema decoder makes. UTF8String,
+ * PrintableString and IA5String values, nearly all there are, are decoded here (~50 times
+ * faster); a name with anything else is handed whole to the schema decoder.
+ */
+function decodeName(der: Buffer): x.Name {
+  const rdns: x.RelativeDistinguishedName[] = [];
+  for (const rdnT of childTlvs(der, readTlv(der, 0, W), W)) {
+    const atvs: x.AttributeTypeAndValue[] = [];
+    for (const atvT of childTlvs(der, rdnT, W)) {
+      const [typeT, valueT] = childTlvs(der, atvT, W) as [Tlv, Tlv];
+      const value = decodeStringValue(der, valueT);
+      if (!value) return AsnConvert.parse(der, x.Name);
+      atvs.push(new x.AttributeTypeAndValue({ type: readOid(der, typeT, 'name'), value }));
+    }
+    rdns.push(new x.RelativeDistinguishedName(atvs));
+  }
+  return new x.Name(rdns);
+}
+
+// Fatal, so that bytes the schema decoder would read its own lenient way are left to it.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** An AttributeValue for the three common string types, or undefined for the schema decoder to handle. */
+function decodeStringValue(der: Buffer, t: Tlv): x.AttributeValue | undefined {
+  const bytes = der.subarray(t.valueStart, t.end);
+  // Printable and IA5 strings: one character per byte, as the schema decoder reads them.
+  if (t.tag === 0x13) return new x.AttributeValue({ printableString: bytes.toString('latin1') });
+  if (t.tag === 0x16) return new x.AttributeValue({ ia5String: bytes.toString('latin1') });
+  if (t.tag !== 0x0c) return undefined;
+  try {
+    return new x.AttributeValue({ utf8String: UTF8.decode(bytes) });
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building
 
 /** Everything a new certificate needs besides the signing key. */
 export interface CertificateTemplate {
   serialNumber?: Uint8Array;
   subject: x.Name;
-  /** Issuer name; defaults to the subject (self-signed). */
-  issuer?: x.Name;
+  /** Issuer name, or its DER (e.g. the issuing CA's `subjectDer`, reused byte for byte); defaults to the subject (self-signed). */
+  issuer?: x.Name | Uint8Array;
   notBefore: Date;
   notAfter: Date;
   publicKey: PublicKey;
   extensions?: x.Extension[];
 }
 
-/** Builds and signs a v3 certificate. */
+/** [0] EXPLICIT INTEGER 2: version v3. */
+const V3 = Buffer.from([0xa0, 0x03, 0x02, 0x01, 0x02]);
+
+/**
+ * Builds and signs a v3 certificate. The TBSCertificate is measured, then written in one pass from
+ * parts that are already bytes (key, names, extension values, memoised OIDs and algorithm
+ * identifiers): a schema round trip would cost tens of times the signature, and every temporary
+ * object on this path measurably slows the signature that follows it. The Certificate is made
+ * from those parts rather than by reading its DER back.
+ */
 export function buildCertificate(tpl: CertificateTemplate, signer: PrivateKey, opts?: SignatureOptions): Certificate {
-  const spki = AsnConvert.parse(tpl.publicKey.spki, x.SubjectPublicKeyInfo);
-  const tbs = new x.TBSCertificate({
-    version: x.Version.v3,
-    serialNumber: new Uint8Array(tpl.serialNumber ?? randomSerial()).buffer as ArrayBuffer,
-    signature: signatureAlgorithmFor(signer, opts),
-    issuer: tpl.issuer ?? tpl.subject,
-    validity: new x.Validity(),
-    subject: tpl.subject,
-    subjectPublicKeyInfo: spki,
-    extensions: tpl.extensions && tpl.extensions.length ? new x.Extensions(tpl.extensions) : undefined,
+  const algorithm = encodeAlgorithm(signatureAlgorithmFor(signer, opts));
+  const parts = tbsParts(tpl, algorithm.der);
+  const tbs = writeTbs(parts);
+  const { signature } = signData(signer, tbs.der, opts);
+  const der = writeCertificate(tbs.der, algorithm.der, signature);
+  const base = der.length - tbs.der.length - algorithm.der.length - tlvLength(signature.length + 1); // where the TBS starts
+  const view = (offset: number, length: number) => der.subarray(base + offset, base + offset + length);
+  return fromParts(der, {
+    tbsDer: view(0, tbs.der.length),
+    version: 3,
+    serial: view(tbs.serial, parts.serial.length),
+    innerAlgorithm: algorithm.raw,
+    issuerDer: view(tbs.issuer, nameSize(parts.issuer)),
+    subjectDer: view(tbs.subject, nameSize(parts.subject)),
+    notBefore: wholeSeconds(tpl.notBefore),
+    notAfter: wholeSeconds(tpl.notAfter),
+    utcTimes: [isUtcTime(tpl.notBefore), isUtcTime(tpl.notAfter)],
+    spkiDer: view(tbs.spki, parts.spki.length),
+    spki: checkedSpki(tpl.publicKey.spki),
+    uniqueIds: false,
+    extensionsPresent: parts.extensions.length > 0,
+    signatureAlgorithm: algorithm.raw,
+    signature,
   });
-  tbs.validity.notBefore = toAsnTime(tpl.notBefore);
-  tbs.validity.notAfter = toAsnTime(tpl.notAfter);
-  const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
-  const { signature } = signData(signer, tbsDer, opts);
-  const cert = new x.Certificate({ tbsCertificate: tbs, signatureAlgorithm: tbs.signature, signatureValue: new Uint8Array(signature).buffer as ArrayBuffer });
-  return Certificate.parse(Buffer.from(AsnConvert.serialize(cert)));
+}
+
+/** A TBSCertificate's fields as bytes (or, for names, ready to be written), to be measured and written. */
+interface TbsParts {
+  serial: Uint8Array;
+  algorithm: Buffer;
+  issuer: NameParts;
+  notBefore: Date;
+  notAfter: Date;
+  subject: NameParts;
+  spki: Buffer;
+  extensions: ExtensionParts[];
+}
+
+/** The template's fields as bytes, each checked as parsing would check it. */
+function tbsParts(tpl: CertificateTemplate, algorithm: Buffer): TbsParts {
+  const serial = tpl.serialNumber ?? randomSerial();
+  if (serial.length === 0) throw new PkiError('options.serialNumber', 'the serial number must have at least one byte');
+  const subject = nameParts(tpl.subject);
+  checkedSpki(tpl.publicKey.spki);
+  return {
+    serial,
+    algorithm,
+    issuer: tpl.issuer === undefined ? subject : issuerDer(tpl.issuer),
+    notBefore: tpl.notBefore,
+    notAfter: tpl.notAfter,
+    subject,
+    spki: tpl.publicKey.spki,
+    extensions: (tpl.extensions ?? []).map(extensionParts),
+  };
+}
+
+/** The TBSCertificate DER and the offsets in it of the parts a Certificate keeps views of. */
+interface WrittenTbs {
+  der: Buffer;
+  serial: number;
+  issuer: number;
+  subject: number;
+  spki: number;
+}
+
+/** Writes TBSCertificate ::= SEQUENCE { [0] v3, serial, signature, issuer, validity, subject, spki, [3] extensions }. */
+function writeTbs(p: TbsParts): WrittenTbs {
+  const validity = derTimeLength(p.notBefore) + derTimeLength(p.notAfter);
+  let extensions = 0;
+  for (const e of p.extensions) extensions += tlvLength(extensionLength(e));
+  const extensionsField = p.extensions.length ? tlvLength(tlvLength(extensions)) : 0;
+  const length = V3.length + tlvLength(p.serial.length) + p.algorithm.length + nameSize(p.issuer) + tlvLength(validity) + nameSize(p.subject) + p.spki.length + extensionsField;
+  const w = new DerWriter(tlvLength(length));
+  w.header(0x30, length);
+  w.bytes(V3);
+  w.header(0x02, p.serial.length);
+  const serial = w.position;
+  w.bytes(p.serial);
+  w.bytes(p.algorithm);
+  const issuer = w.position;
+  writeName(w, p.issuer);
+  w.header(0x30, validity);
+  w.time(p.notBefore);
+  w.time(p.notAfter);
+  const subject = w.position;
+  writeName(w, p.subject);
+  const spki = w.position;
+  w.bytes(p.spki);
+  if (p.extensions.length) writeExtensions(w, p.extensions, extensions);
+  return { der: w.result(), serial, issuer, subject, spki };
+}
+
+/** Writes extensions [3] EXPLICIT SEQUENCE OF Extension, whose list content is `length` bytes. */
+function writeExtensions(w: DerWriter, extensions: ExtensionParts[], length: number): void {
+  w.header(0xa3, tlvLength(length));
+  w.header(0x30, length);
+  for (const e of extensions) writeExtension(w, e);
+}
+
+/** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }. */
+function writeCertificate(tbs: Buffer, algorithm: Buffer, signature: Buffer): Buffer {
+  const length = tbs.length + algorithm.length + tlvLength(signature.length + 1);
+  const w = new DerWriter(tlvLength(length));
+  w.header(0x30, length);
+  w.bytes(tbs);
+  w.bytes(algorithm);
+  w.header(0x03, signature.length + 1);
+  w.byte(0); // no unused bits
+  w.bytes(signature);
+  return w.result();
+}
+
+// SubjectPublicKeyInfo buffers already read: keys are immutable and often reused (a CA's own
+// certificates, tests, benches); reading is what keeps a built certificate and its parse alike.
+const READ_SPKI = new WeakMap<Buffer, RawSpki>();
+
+/** A template key's SubjectPublicKeyInfo parts, checked as parsing would check them. */
+function checkedSpki(spki: Buffer): RawSpki {
+  let raw = READ_SPKI.get(spki);
+  if (!raw) {
+    raw = parsing('public key', () => {
+      const t = readTlv(spki, 0, 'public key');
+      if (t.end !== spki.length) throw new ParseError('public key', 'trailing bytes after SubjectPublicKeyInfo');
+      return readSpki(spki, t);
+    });
+    READ_SPKI.set(spki, raw);
+  }
+  return raw;
+}
+
+/** The issuer name from a template: given bytes must be a well-formed Name, and are written as they are. */
+function issuerDer(issuer: x.Name | Uint8Array): NameParts {
+  if (!(issuer instanceof Uint8Array)) return nameParts(issuer);
+  parsing('issuer name', () => {
+    const t = readTlv(issuer, 0, 'issuer name');
+    if (t.end !== issuer.length) throw new ParseError('issuer name', 'expected the DER of one Name');
+    checkName(issuer, t, 'issuer name');
+  });
+  return issuer;
+}
+
+/** An AlgorithmIdentifier's DER with its parts as a parsed certificate holds them. */
+interface EncodedAlgorithm {
+  der: Buffer;
+  raw: RawAlgorithm;
+}
+
+/** An AlgorithmIdentifier encoded; absent and NULL parameters (all signatureAlgorithmFor makes) take the memoised path. */
+function encodeAlgorithm(a: x.AlgorithmIdentifier): EncodedAlgorithm {
+  if (a.parameters === undefined || a.parameters === null) {
+    const der = derAlgorithm(a.algorithm, a.parameters === null);
+    return { der, raw: a.parameters === null ? { oid: a.algorithm, params: der.subarray(der.length - 2) } : { oid: a.algorithm } };
+  }
+  const der = Buffer.from(AsnConvert.serialize(a));
+  return { der, raw: readAlgorithm(der, readTlv(der, 0, W)) };
+}
+
+// The AttributeValue CHOICE alternatives in the order the schema encoder tries them.
+const VALUE_CHOICES = ['teletexString', 'printableString', 'universalString', 'utf8String', 'bmpString', 'ia5String', 'anyValue'] as const;
+/** A lone UTF-16 surrogate, which the schema encoder rejects and Buffer would silently replace. */
+const LONE_SURROGATE = /\p{Cs}/u;
+/** Any surrogate: a cheap test that spares most names the Unicode-aware one above. */
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * A Name ready to write: its DER when the schema encoder had to make it, else the attributes the
+ * direct encoder writes straight into the TBSCertificate.
+ */
+type NameParts = Uint8Array | { length: number; atvs: Array<{ oid: Buffer; value: StringValue }> };
+
+/**
+ * Prepares a Name. Single-valued RDNs with UTF8String, PrintableString or IA5String values (all
+ * that parseName makes, and nearly all real names) are measured here and written by writeName;
+ * anything else goes through the schema encoder, whose output the direct path matches byte for byte.
+ */
+function nameParts(name: x.Name): NameParts {
+  const atvs: Array<{ oid: Buffer; value: StringValue }> = [];
+  let length = 0;
+  for (let i = 0; i < name.length; i++) {
+    const rdn = name[i]!;
+    const oid = rdn.length === 1 ? oidOrUndefined(rdn[0]!.type) : undefined;
+    const value = oid && stringValue(rdn[0]!.value);
+    if (!value) return Buffer.from(AsnConvert.serialize(name));
+    atvs.push({ oid: oid!, value });
+    length += tlvLength(tlvLength(oid!.length + tlvLength(value.byteLength))); // SET { SEQUENCE { type, value } }
+  }
+  return { length, atvs };
+}
+
+/** The whole Name TLV's size. */
+function nameSize(n: NameParts): number {
+  return n instanceof Uint8Array ? n.length : tlvLength(n.length);
+}
+
+/** Writes Name ::= SEQUENCE OF SET { SEQUENCE { type, value } }. */
+function writeName(w: DerWriter, n: NameParts): void {
+  if (n instanceof Uint8Array) {
+    w.bytes(n);
+    return;
+  }
+  w.header(0x30, n.length);
+  for (const { oid, value } of n.atvs) {
+    const atvLength = oid.length + tlvLength(value.byteLength);
+    w.header(0x31, tlvLength(atvLength));
+    w.header(0x30, atvLength);
+    w.bytes(oid);
+    w.header(value.tag, value.byteLength);
+    w.text(value.text, value.encoding, value.byteLength);
+  }
+}
+
+/** An attribute type's OID DER, or undefined when der-writer refuses it (the schema encoder then decides). */
+function oidOrUndefined(type: string): Buffer | undefined {
+  try {
+    return derOid(type);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An attribute value the direct Name encoder writes: its string tag, text and encoded size. */
+interface StringValue {
+  tag: number;
+  text: string;
+  encoding: 'utf8' | 'latin1';
+  byteLength: number;
+}
+
+/** The value of one of the three common string choices, or undefined for the schema encoder to handle. */
+function stringValue(v: x.AttributeValue): StringValue | undefined {
+  for (const choice of VALUE_CHOICES) {
+    const text: unknown = v[choice];
+    if (text === undefined) continue;
+    if (typeof text !== 'string') return undefined;
+    // Printable and IA5 strings are written one byte per UTF-16 unit, as the schema encoder does.
+    if (choice === 'printableString') return { tag: 0x13, text, encoding: 'latin1', byteLength: text.length };
+    if (choice === 'ia5String') return { tag: 0x16, text, encoding: 'latin1', byteLength: text.length };
+    if (choice === 'utf8String' && !(ANY_SURROGATE.test(text) && LONE_SURROGATE.test(text))) return { tag: 0x0c, text, encoding: 'utf8', byteLength: Buffer.byteLength(text, 'utf8') };
+    return undefined;
+  }
+  return undefined;
 }

@@ -1,11 +1,16 @@
 /**
  * Building and reading X.509 v3 extensions. The schemas are @peculiar/asn1-x509's; this module
  * only chooses encodings (criticality, key identifier method) and gives typed access by OID.
+ * The extensions every issued certificate carries are written directly with der-writer (a schema
+ * round trip costs ~100 µs each, more than the signature); their bytes equal the schema
+ * encoder's (test/der-fastpath.test.ts), which still writes everything else.
  */
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as x from '@peculiar/asn1-x509';
 import { createHash } from 'node:crypto';
-import { ParseError } from '../errors.js';
+import { ParseError, parsing } from '../errors.js';
+import { expectTlv, readBitString } from '../encoding/der.js';
+import { DER_TRUE, DerWriter, derAscii, derIntegerFromBigInt, derNamedBits, derOctetString, derOid, derTlv, tlvLength } from '../encoding/der-writer.js';
 import type { PublicKey } from '../crypto/keys.js';
 
 /** Extension OIDs of RFC 5280. */
@@ -52,39 +57,95 @@ export const KEY_USAGE_NAMES = Object.keys(KU_FLAGS) as KeyUsageName[];
 
 /** Wraps an encoded extension value. */
 export function extension(oid: string, critical: boolean, value: object): x.Extension {
-  return new x.Extension({ extnID: oid, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
+  return rawExtension(oid, critical, AsnConvert.serialize(value));
+}
+
+/** Wraps an extension value that is already DER. */
+export function rawExtension(oid: string, critical: boolean, valueDer: Uint8Array | ArrayBuffer): x.Extension {
+  return new x.Extension({ extnID: oid, critical, extnValue: new OctetString(valueDer) });
+}
+
+/** An Extension reduced to bytes: the OID's DER, the criticality and the extnValue contents. */
+export interface ExtensionParts {
+  oid: Buffer;
+  critical: boolean;
+  value: Uint8Array;
+}
+
+/** The parts DER needs from an Extension (critical is DEFAULT FALSE, so only true is written). */
+export function extensionParts(e: x.Extension): ExtensionParts {
+  return { oid: derOid(e.extnID), critical: !!e.critical, value: new Uint8Array(e.extnValue.buffer) };
+}
+
+/** The content length of Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }. */
+export function extensionLength(e: ExtensionParts): number {
+  return e.oid.length + (e.critical ? DER_TRUE.length : 0) + tlvLength(e.value.length);
+}
+
+/** Writes one Extension SEQUENCE. */
+export function writeExtension(w: DerWriter, e: ExtensionParts): void {
+  w.header(0x30, extensionLength(e));
+  w.bytes(e.oid);
+  if (e.critical) w.bytes(DER_TRUE);
+  w.header(0x04, e.value.length);
+  w.bytes(e.value);
+}
+
+/** DER of one Extension. */
+export function extensionDer(ext: x.Extension): Buffer {
+  const e = extensionParts(ext);
+  const w = new DerWriter(tlvLength(extensionLength(e)));
+  writeExtension(w, e);
+  return w.result();
 }
 
 /** basicConstraints, critical (RFC 5280 requires it critical in CA certificates). */
 export function basicConstraintsExt(ca: boolean, pathLen?: number): x.Extension {
-  return extension(EXT.basicConstraints, true, new x.BasicConstraints({ cA: ca, pathLenConstraint: ca ? pathLen : undefined }));
+  const len = ca ? pathLen : undefined;
+  if (len !== undefined && !(Number.isSafeInteger(len) && len >= 0)) {
+    // Only a non-negative integer is meaningful; anything else keeps the schema encoder's old result.
+    return extension(EXT.basicConstraints, true, new x.BasicConstraints({ cA: ca, pathLenConstraint: len }));
+  }
+  // cA is DEFAULT FALSE, so DER omits it unless true.
+  const parts = ca ? [DER_TRUE] : [];
+  if (len !== undefined) parts.push(derIntegerFromBigInt(BigInt(len)));
+  return rawExtension(EXT.basicConstraints, true, derTlv(0x30, parts));
 }
 
 /** keyUsage, critical. */
 export function keyUsageExt(usages: KeyUsageName[]): x.Extension {
   const flags = usages.reduce((acc, u) => acc | KU_FLAGS[u], 0);
-  return extension(EXT.keyUsage, true, new x.KeyUsage(flags));
+  return rawExtension(EXT.keyUsage, true, derNamedBits(flags));
 }
 
 /** extKeyUsage, non-critical. */
 export function extKeyUsageExt(oids: string[], critical = false): x.Extension {
-  return extension(EXT.extKeyUsage, critical, new x.ExtendedKeyUsage(oids));
+  return rawExtension(EXT.extKeyUsage, critical, derTlv(0x30, oids.map(derOid)));
 }
 
 /** The key identifier of RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifier(pub: PublicKey): Buffer {
-  const spki = AsnConvert.parse(pub.spki, x.SubjectPublicKeyInfo);
-  return createHash('sha1').update(new Uint8Array(spki.subjectPublicKey)).digest();
+  return createHash('sha1').update(subjectPublicKeyBits(pub.spki)).digest();
+}
+
+/** The subjectPublicKey BIT STRING's bytes inside SubjectPublicKeyInfo DER (a view, not a copy). */
+function subjectPublicKeyBits(spki: Buffer): Uint8Array {
+  return parsing('public key', () => {
+    const top = expectTlv(spki, 0, 0x30, 'public key');
+    const alg = expectTlv(spki, top.valueStart, 0x30, 'public key');
+    return readBitString(spki, expectTlv(spki, alg.end, 0x03, 'public key'), 'public key').bytes;
+  });
 }
 
 /** subjectKeyIdentifier for a public key. */
 export function subjectKeyIdentifierExt(pub: PublicKey): x.Extension {
-  return extension(EXT.subjectKeyIdentifier, false, new x.SubjectKeyIdentifier(keyIdentifier(pub)));
+  return rawExtension(EXT.subjectKeyIdentifier, false, derOctetString(keyIdentifier(pub)));
 }
 
 /** authorityKeyIdentifier carrying the issuer's key identifier. */
 export function authorityKeyIdentifierExt(issuerKeyId: Uint8Array): x.Extension {
-  return extension(EXT.authorityKeyIdentifier, false, new x.AuthorityKeyIdentifier({ keyIdentifier: new x.KeyIdentifier(issuerKeyId) }));
+  // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING, ... }
+  return rawExtension(EXT.authorityKeyIdentifier, false, derTlv(0x30, [derTlv(0x80, [issuerKeyId])]));
 }
 
 /** A subject alternative name entry as accepted by subjectAltNameExt. */
@@ -114,6 +175,10 @@ export function subjectAltNameExt(names: AltName[], critical = false): x.Extensi
 
 /** certificatePolicies with policy OIDs and an optional CPS URI on each. */
 export function certificatePoliciesExt(policies: Array<{ oid: string; cps?: string }>): x.Extension {
+  if (policies.every((p) => !p.cps)) {
+    // PolicyInformation ::= SEQUENCE { policyIdentifier, policyQualifiers OPTIONAL }
+    return rawExtension(EXT.certificatePolicies, false, derTlv(0x30, policies.map((p) => derTlv(0x30, [derOid(p.oid)]))));
+  }
   const infos = policies.map(
     (p) =>
       new x.PolicyInformation({
@@ -126,24 +191,26 @@ export function certificatePoliciesExt(policies: Array<{ oid: string; cps?: stri
   return extension(EXT.certificatePolicies, false, new x.CertificatePolicies(infos));
 }
 
+/**
+ * A GeneralName uniformResourceIdentifier: [6] IMPLICIT IA5String. Characters are written one
+ * byte each (the low byte of each UTF-16 unit), exactly as the schema encoder has always written them.
+ */
+function uriGeneralName(uri: string): Buffer {
+  return derAscii(0x86, uri);
+}
+
 /** cRLDistributionPoints with one full-name URI per point. */
 export function crlDistributionPointsExt(urls: string[]): x.Extension {
-  const points = urls.map(
-    (u) =>
-      new x.DistributionPoint({
-        distributionPoint: new x.DistributionPointName({ fullName: [new x.GeneralName({ uniformResourceIdentifier: u })] }),
-      }),
-  );
-  return extension(EXT.crlDistributionPoints, false, new x.CRLDistributionPoints(points));
+  // DistributionPoint ::= SEQUENCE { distributionPoint [0] EXPLICIT CHOICE { fullName [0] IMPLICIT GeneralNames } }
+  const points = urls.map((u) => derTlv(0x30, [derTlv(0xa0, [derTlv(0xa0, [uriGeneralName(u)])])]));
+  return rawExtension(EXT.crlDistributionPoints, false, derTlv(0x30, points));
 }
 
 /** authorityInfoAccess with OCSP responder and CA issuers URLs. */
 export function authorityInfoAccessExt(ocsp: string[], caIssuers: string[]): x.Extension {
-  const ads = [
-    ...ocsp.map((u) => new x.AccessDescription({ accessMethod: x.id_ad_ocsp, accessLocation: new x.GeneralName({ uniformResourceIdentifier: u }) })),
-    ...caIssuers.map((u) => new x.AccessDescription({ accessMethod: x.id_ad_caIssuers, accessLocation: new x.GeneralName({ uniformResourceIdentifier: u }) })),
-  ];
-  return extension(EXT.authorityInfoAccess, false, new x.AuthorityInfoAccessSyntax(ads));
+  const access = (method: string) => (u: string) => derTlv(0x30, [derOid(method), uriGeneralName(u)]);
+  const ads = [...ocsp.map(access(x.id_ad_ocsp)), ...caIssuers.map(access(x.id_ad_caIssuers))];
+  return rawExtension(EXT.authorityInfoAccess, false, derTlv(0x30, ads));
 }
 
 const DECODERS: Record<string, new () => object> = {
