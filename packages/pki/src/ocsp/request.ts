@@ -6,7 +6,7 @@ import { OCSPRequest, Request, TBSRequest, id_pkix_ocsp_nonce } from '@peculiar/
 import { ParseError, PkiError, parsing } from '../errors.js';
 import { toDer, toPem } from '../encoding/pem.js';
 import { readTlv, sequenceChildren, tlvBytes } from '../encoding/der.js';
-import { derBitString, derTlv } from '../encoding/der-writer.js';
+import { derBitString, derOctetString, derTlv } from '../encoding/der-writer.js';
 import type { PrivateKey, PublicKey } from '../crypto/keys.js';
 import { signData, verifyData, type SignatureOptions } from '../crypto/signature.js';
 import { Certificate } from '../x509/certificate.js';
@@ -39,7 +39,7 @@ export function nonceValue(ext: x.Extension): Buffer {
 /** A nonce extension carrying `nonce` wrapped in an OCTET STRING (RFC 8954). */
 export function nonceExtension(nonce: Uint8Array): x.Extension {
   if (nonce.length < 1 || nonce.length > 32) throw new PkiError('options.ocsp', 'an OCSP nonce is 1 to 32 bytes (RFC 8954)');
-  return new x.Extension({ extnID: OCSP_NONCE_OID, critical: false, extnValue: new OctetString(AsnConvert.serialize(new OctetString(nonce))) });
+  return new x.Extension({ extnID: OCSP_NONCE_OID, critical: false, extnValue: new OctetString(derOctetString(nonce)) });
 }
 
 /** A parsed OCSP request that keeps its exact bytes. */
