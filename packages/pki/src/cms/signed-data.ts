@@ -9,7 +9,7 @@ import * as x from '@peculiar/asn1-x509';
 import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
 import { ParseError, parsing } from '../errors.js';
 import { toDer, toPem } from '../encoding/pem.js';
-import { readTlv, sequenceChildren, tlvBytes, type Tlv } from '../encoding/der.js';
+import { readTlv, sequenceChildren, tlvBytes, type Tlv, childTlvs, readOid } from '../encoding/der.js';
 import { Certificate } from '../x509/certificate.js';
 import { OID } from '../oids.js';
 
@@ -65,7 +65,7 @@ export class SignedDataDoc {
     this.der = der;
     const top = sequenceChildren(der, 'CMS');
     if (top.length !== 2 || top[0]!.tag !== 0x06 || top[1]!.tag !== 0xa0) throw new ParseError('CMS', 'expected ContentInfo { contentType, [0] content }');
-    this.contentType = oidText(der, top[0]!);
+    this.contentType = readOid(der, top[0]!);
     if (!SIGNED_DATA_TYPES.includes(this.contentType)) throw new ParseError('CMS', `content type ${this.contentType} is not SignedData`);
     const sdT = readTlv(der, top[1]!.valueStart, 'CMS');
     if (sdT.end !== top[1]!.end) throw new ParseError('CMS', 'trailing bytes after SignedData');
@@ -75,10 +75,10 @@ export class SignedDataDoc {
     const versionT = expectTag(parts[i++], 0x02, 'version');
     this.version = smallInt(sd, versionT);
     const algsT = expectTag(parts[i++], 0x31, 'digestAlgorithms');
-    this.digestAlgorithms = childrenOf(sd, algsT).map((t) => parseAlg(sd, t));
+    this.digestAlgorithms = childTlvs(sd, algsT, 'CMS').map((t) => parseAlg(sd, t));
     const encapT = expectTag(parts[i++], 0x30, 'encapContentInfo');
-    const encap = childrenOf(sd, encapT);
-    this.eContentType = oidText(sd, expectTag(encap[0], 0x06, 'eContentType'));
+    const encap = childTlvs(sd, encapT, 'CMS');
+    this.eContentType = readOid(sd, expectTag(encap[0], 0x06, 'eContentType'));
     if (encap[1]) {
       if (encap[1].tag !== 0xa0 || encap.length > 2) throw new ParseError('CMS', 'eContent must be [0] EXPLICIT');
       const octets = readTlv(sd, encap[1].valueStart, 'CMS');
@@ -88,13 +88,13 @@ export class SignedDataDoc {
     }
     this.certificates = [];
     if (parts[i]?.tag === 0xa0) {
-      for (const c of childrenOf(sd, parts[i]!)) if (c.tag === 0x30) this.certificates.push(Certificate.parse(tlvBytes(sd, c)));
+      for (const c of childTlvs(sd, parts[i]!, 'CMS')) if (c.tag === 0x30) this.certificates.push(Certificate.parse(tlvBytes(sd, c)));
       i++;
     }
     if (parts[i]?.tag === 0xa1) i++; // revocation info is carried, not interpreted here
     const infosT = expectTag(parts[i++], 0x31, 'signerInfos');
     if (i !== parts.length) throw new ParseError('CMS', 'unexpected fields after signerInfos');
-    this.signerInfos = childrenOf(sd, infosT).map((t) => parseSignerInfo(sd, t));
+    this.signerInfos = childTlvs(sd, infosT, 'CMS').map((t) => parseSignerInfo(sd, t));
   }
 
   /** Parses a SignedData ContentInfo from DER or PEM ("CMS" / "PKCS7"); bad input is a ParseError. */
@@ -128,18 +128,6 @@ function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
   return t;
 }
 
-/** The TLVs directly inside a constructed TLV, which must fill it exactly. */
-function childrenOf(buf: Buffer, parent: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  for (let off = parent.valueStart; off < parent.end; ) {
-    const t = readTlv(buf, off, 'CMS');
-    if (t.end > parent.end) throw new ParseError('CMS', 'element runs past its parent');
-    out.push(t);
-    off = t.end;
-  }
-  return out;
-}
-
 function smallInt(buf: Buffer, t: Tlv): number {
   const len = t.end - t.valueStart;
   if (len < 1 || len > 2 || buf[t.valueStart]! & 0x80) throw new ParseError('CMS', 'version must be a small non-negative INTEGER');
@@ -151,32 +139,16 @@ function parseAlg(buf: Buffer, t: Tlv): x.AlgorithmIdentifier {
   return AsnConvert.parse(buf.subarray(t.start, t.end), x.AlgorithmIdentifier);
 }
 
-/** Dotted text of an OBJECT IDENTIFIER TLV. */
-export function oidText(buf: Uint8Array, t: Tlv): string {
-  if (t.tag !== 0x06 || t.end === t.valueStart || buf[t.end - 1]! & 0x80) throw new ParseError('CMS', 'malformed OBJECT IDENTIFIER');
-  const arcs: bigint[] = [];
-  let acc = 0n;
-  for (let i = t.valueStart; i < t.end; i++) {
-    acc = (acc << 7n) | BigInt(buf[i]! & 0x7f);
-    if (!(buf[i]! & 0x80)) {
-      arcs.push(acc);
-      acc = 0n;
-    }
-  }
-  const first = arcs.shift()!;
-  const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
-  return [...head, ...arcs].join('.');
-}
 
 function parseSignerInfo(sd: Buffer, t: Tlv): SignerInfoView {
   if (t.tag !== 0x30) throw new ParseError('CMS', 'SignerInfo must be a SEQUENCE');
-  const f = childrenOf(sd, t);
+  const f = childTlvs(sd, t, 'CMS');
   let i = 0;
   const version = smallInt(sd, expectTag(f[i++], 0x02, 'SignerInfo version'));
   const sidT = f[i++];
   const sid: SignerIdentifierInfo = {};
   if (sidT?.tag === 0x30) {
-    const [issuer, serial, extra] = childrenOf(sd, sidT);
+    const [issuer, serial, extra] = childTlvs(sd, sidT, 'CMS');
     if (!issuer || issuer.tag !== 0x30 || !serial || serial.tag !== 0x02 || extra) throw new ParseError('CMS', 'malformed issuerAndSerialNumber');
     sid.issuerDer = tlvBytes(sd, issuer);
     sid.serialNumber = Buffer.from(sd.subarray(serial.valueStart, serial.end));
@@ -194,7 +166,7 @@ function parseSignerInfo(sd: Buffer, t: Tlv): SignerInfoView {
     // The signature covers the attributes with their universal SET OF tag, not the [0] (RFC 5652 §5.4).
     signedAttrsDer = tlvBytes(sd, attrsT);
     signedAttrsDer[0] = 0x31;
-    signedAttributes = childrenOf(sd, attrsT).map((a) => parseAttribute(sd, a));
+    signedAttributes = childTlvs(sd, attrsT, 'CMS').map((a) => parseAttribute(sd, a));
   }
   const sigAlgT = expectTag(f[i++], 0x30, 'signatureAlgorithm');
   const signatureAlgorithm = parseAlg(sd, sigAlgT);
@@ -216,7 +188,7 @@ function parseSignerInfo(sd: Buffer, t: Tlv): SignerInfoView {
 
 function parseAttribute(buf: Buffer, t: Tlv): CmsAttribute {
   if (t.tag !== 0x30) throw new ParseError('CMS', 'Attribute must be a SEQUENCE');
-  const [typeT, valuesT, extra] = childrenOf(buf, t);
+  const [typeT, valuesT, extra] = childTlvs(buf, t, 'CMS');
   if (!typeT || !valuesT || valuesT.tag !== 0x31 || extra) throw new ParseError('CMS', 'Attribute must be { type, SET OF values }');
-  return { type: oidText(buf, typeT), values: childrenOf(buf, valuesT).map((v) => tlvBytes(buf, v)) };
+  return { type: readOid(buf, typeT), values: childTlvs(buf, valuesT, 'CMS').map((v) => tlvBytes(buf, v)) };
 }

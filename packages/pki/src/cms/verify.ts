@@ -2,13 +2,13 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as x from '@peculiar/asn1-x509';
 import { PkiError, parsing } from '../errors.js';
-import { readTlv } from '../encoding/der.js';
+import { readTlv, readOid } from '../encoding/der.js';
 import { digest, hashFromOid, type HashName } from '../crypto/hash.js';
 import { signatureAlgorithmFor, verifyData } from '../crypto/signature.js';
 import { keyIdentifier } from '../x509/extensions.js';
 import type { Certificate } from '../x509/certificate.js';
 import { OID } from '../oids.js';
-import { SignedDataDoc, oidText, type CmsAttribute, type SignerInfoView } from './signed-data.js';
+import { SignedDataDoc, type CmsAttribute, type SignerInfoView } from './signed-data.js';
 
 /** The verdict on one SignerInfo. */
 export interface CmsSignerResult {
@@ -161,7 +161,7 @@ function sameInteger(a: Buffer, b: Buffer): boolean {
 
 function oidOf(valueDer: Buffer): string | undefined {
   try {
-    return oidText(valueDer, readTlv(valueDer, 0));
+    return readOid(valueDer, readTlv(valueDer, 0));
   } catch {
     return undefined;
   }

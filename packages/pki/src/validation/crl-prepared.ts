@@ -3,10 +3,11 @@
  * CRL numbers, critical extensions, and an index of its entries by serial number with each
  * entry's certificate issuer (for indirect CRLs).
  */
+import { childTlvs } from '../encoding/der.js';
 import { ParseError } from '../errors.js';
 import { EXT } from '../x509/extensions.js';
 import type { Crl, RevokedEntry } from '../x509/crl.js';
-import { childrenOf, namedBits, valueOf, wholeTlv, type GeneralNameValue } from './der-read.js';
+import { namedBits, valueOf, wholeTlv, type GeneralNameValue } from './der-read.js';
 import { normalizeName, type NormalizedName } from './names.js';
 import { readDistributionPointName, sameAlgorithm, sha256Hex } from './prepared.js';
 
@@ -127,7 +128,7 @@ function readIdp(v: Buffer): IssuingDistributionPoint {
     if (t.end - t.valueStart !== 1) throw new ParseError('issuingDistributionPoint', 'bad BOOLEAN');
     return v[t.valueStart] !== 0;
   };
-  for (const t of childrenOf(v, top, 'issuingDistributionPoint')) {
+  for (const t of childTlvs(v, top, 'issuingDistributionPoint')) {
     switch (t.tag) {
       case 0xa0:
         Object.assign(idp, readDistributionPointName(v, t, 'issuingDistributionPoint'));

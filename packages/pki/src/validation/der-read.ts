@@ -5,19 +5,7 @@
  * constraint and distribution point checks must compare, so these few structures are read here.
  */
 import { ParseError } from '../errors.js';
-import { readTlv, type Tlv } from '../encoding/der.js';
-
-/** The child TLVs inside a constructed TLV's value. */
-export function childrenOf(buf: Uint8Array, parent: Tlv, what: string): Tlv[] {
-  const out: Tlv[] = [];
-  for (let off = parent.valueStart; off < parent.end; ) {
-    const t = readTlv(buf, off, what);
-    if (t.end > parent.end) throw new ParseError(what, 'element runs past its parent');
-    out.push(t);
-    off = t.end;
-  }
-  return out;
-}
+import { childTlvs, readTlv, type Tlv } from '../encoding/der.js';
 
 /** Reads one TLV that must fill `buf` exactly. */
 export function wholeTlv(buf: Uint8Array, what: string, tag?: number): Tlv {
@@ -32,23 +20,6 @@ export function valueOf(buf: Uint8Array, t: Tlv): Buffer {
   return Buffer.from(buf.subarray(t.valueStart, t.end));
 }
 
-/** Decodes OBJECT IDENTIFIER content bytes to dotted text. */
-export function oidText(content: Uint8Array): string {
-  if (content.length === 0) throw new ParseError('OID', 'empty');
-  const arcs: bigint[] = [];
-  let v = 0n;
-  for (let i = 0; i < content.length; i++) {
-    const b = content[i]!;
-    v = (v << 7n) | BigInt(b & 0x7f);
-    if (!(b & 0x80)) {
-      arcs.push(v);
-      v = 0n;
-    } else if (i === content.length - 1) throw new ParseError('OID', 'truncated arc');
-  }
-  const first = arcs[0]!;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
-  return [...head, ...arcs.slice(1)].join('.');
-}
 
 /** The name forms of RFC 5280 §4.2.1.6, by GeneralName tag number. */
 export type GeneralNameKind = 'otherName' | 'email' | 'dns' | 'x400' | 'directory' | 'edi' | 'uri' | 'ip' | 'registeredId';
@@ -86,7 +57,7 @@ export function readGeneralName(buf: Uint8Array, t: Tlv, what: string): GeneralN
 
 /** Decodes the GeneralName items directly inside `parent` (a GeneralNames SEQUENCE or an implicitly tagged one). */
 export function readGeneralNames(buf: Uint8Array, parent: Tlv, what: string): GeneralNameValue[] {
-  return childrenOf(buf, parent, what).map((t) => readGeneralName(buf, t, what));
+  return childTlvs(buf, parent, what).map((t) => readGeneralName(buf, t, what));
 }
 
 /** Reads a BIT STRING's value as a number whose bit i is the i-th named bit (ReasonFlags, KeyUsage order). */

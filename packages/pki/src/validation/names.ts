@@ -7,8 +7,8 @@
  */
 import { ParseError, parsing } from '../errors.js';
 import { formatName, nameFromDer } from '../x509/name.js';
-import { readTlv } from '../encoding/der.js';
-import { childrenOf, oidText, wholeTlv } from './der-read.js';
+import { readTlv, childTlvs, readOid } from '../encoding/der.js';
+import { wholeTlv } from './der-read.js';
 
 /** A Name decoded once into comparable form. */
 export interface NormalizedName {
@@ -78,13 +78,13 @@ function decodeName(der: Buffer): NormalizedName {
   const top = wholeTlv(der, 'name', 0x30);
   const rdns: string[] = [];
   const emails: string[] = [];
-  for (const set of childrenOf(der, top, 'name')) {
+  for (const set of childTlvs(der, top, 'name')) {
     if (set.tag !== 0x31) throw new ParseError('name', 'RDN must be a SET');
-    const atvs = childrenOf(der, set, 'name').map((atv) => {
+    const atvs = childTlvs(der, set, 'name').map((atv) => {
       if (atv.tag !== 0x30) throw new ParseError('name', 'AttributeTypeAndValue must be a SEQUENCE');
-      const [typeT, valueT, extra] = childrenOf(der, atv, 'name');
+      const [typeT, valueT, extra] = childTlvs(der, atv, 'name');
       if (!typeT || !valueT || extra || typeT.tag !== 0x06) throw new ParseError('name', 'AttributeTypeAndValue must be an OID and a value');
-      const oid = oidText(der.subarray(typeT.valueStart, typeT.end));
+      const oid = readOid(der, typeT);
       const decode = STRING_DECODERS[valueT.tag];
       let value: string;
       if (decode) {

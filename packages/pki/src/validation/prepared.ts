@@ -6,12 +6,12 @@
  * throwing out of the path builder.
  */
 import { createHash } from 'node:crypto';
-import { readTlv } from '../encoding/der.js';
+import { readTlv, childTlvs, readOid } from '../encoding/der.js';
 import { ParseError, PkiError } from '../errors.js';
 import { OID } from '../oids.js';
 import type { Certificate } from '../x509/certificate.js';
 import { EXT } from '../x509/extensions.js';
-import { childrenOf, namedBits, oidText, readGeneralName, readGeneralNames, valueOf, wholeTlv, type GeneralNameValue } from './der-read.js';
+import { namedBits, readGeneralName, readGeneralNames, valueOf, wholeTlv, type GeneralNameValue } from './der-read.js';
 import { normalizeName, type NormalizedName } from './names.js';
 
 /** keyUsage bit numbers (RFC 5280 §4.2.1.3) as flags of `namedBits`. */
@@ -178,16 +178,16 @@ function readExtension(p: PreparedCert, oid: string, v: Buffer): void {
       break;
     case EXT.authorityKeyIdentifier: {
       const top = wholeTlv(v, 'authorityKeyIdentifier', 0x30);
-      const kid = childrenOf(v, top, 'authorityKeyIdentifier').find((t) => t.tag === 0x80);
+      const kid = childTlvs(v, top, 'authorityKeyIdentifier').find((t) => t.tag === 0x80);
       if (kid) p.authorityKeyId = valueOf(v, kid).toString('hex');
       break;
     }
     case EXT.certificatePolicies: {
       const top = wholeTlv(v, 'certificatePolicies', 0x30);
-      const oids = childrenOf(v, top, 'certificatePolicies').map((info) => {
-        const first = childrenOf(v, info, 'certificatePolicies')[0];
+      const oids = childTlvs(v, top, 'certificatePolicies').map((info) => {
+        const first = childTlvs(v, info, 'certificatePolicies')[0];
         if (info.tag !== 0x30 || !first || first.tag !== 0x06) throw new ParseError('certificatePolicies', 'PolicyInformation must start with an OID');
-        return oidText(v.subarray(first.valueStart, first.end));
+        return readOid(v, first);
       });
       if (oids.length === 0) throw new ParseError('certificatePolicies', 'empty');
       if (new Set(oids).size !== oids.length) throw new ParseError('certificatePolicies', 'a policy appears more than once');
@@ -196,17 +196,17 @@ function readExtension(p: PreparedCert, oid: string, v: Buffer): void {
     }
     case EXT.policyMappings: {
       const top = wholeTlv(v, 'policyMappings', 0x30);
-      p.policyMappings = childrenOf(v, top, 'policyMappings').map((m) => {
-        const [a, b, extra] = childrenOf(v, m, 'policyMappings');
+      p.policyMappings = childTlvs(v, top, 'policyMappings').map((m) => {
+        const [a, b, extra] = childTlvs(v, m, 'policyMappings');
         if (m.tag !== 0x30 || !a || !b || extra || a.tag !== 0x06 || b.tag !== 0x06) throw new ParseError('policyMappings', 'a mapping must be two OIDs');
-        return { issuerDomain: oidText(v.subarray(a.valueStart, a.end)), subjectDomain: oidText(v.subarray(b.valueStart, b.end)) };
+        return { issuerDomain: readOid(v, a), subjectDomain: readOid(v, b) };
       });
       if (p.policyMappings.length === 0) throw new ParseError('policyMappings', 'empty');
       break;
     }
     case EXT.policyConstraints: {
       const top = wholeTlv(v, 'policyConstraints', 0x30);
-      const parts = childrenOf(v, top, 'policyConstraints');
+      const parts = childTlvs(v, top, 'policyConstraints');
       if (parts.length === 0) throw new ParseError('policyConstraints', 'empty (RFC 5280 §4.2.1.11)');
       for (const t of parts) {
         if (t.tag === 0x80) p.requireExplicitPolicy = skipCerts(valueOf(v, t), 'requireExplicitPolicy');
@@ -245,7 +245,7 @@ function skipCerts(content: Buffer, what: string): number {
 
 function readBasicConstraints(v: Buffer): { ca: boolean; pathLen?: number } {
   const top = wholeTlv(v, 'basicConstraints', 0x30);
-  const parts = childrenOf(v, top, 'basicConstraints');
+  const parts = childTlvs(v, top, 'basicConstraints');
   let ca = false;
   let pathLen: number | undefined;
   for (const t of parts) {
@@ -261,12 +261,12 @@ function readBasicConstraints(v: Buffer): { ca: boolean; pathLen?: number } {
 function readNameConstraints(v: Buffer): { permitted: Subtree[]; excluded: Subtree[] } {
   const top = wholeTlv(v, 'nameConstraints', 0x30);
   const out = { permitted: [] as Subtree[], excluded: [] as Subtree[] };
-  for (const t of childrenOf(v, top, 'nameConstraints')) {
+  for (const t of childTlvs(v, top, 'nameConstraints')) {
     if (t.tag !== 0xa0 && t.tag !== 0xa1) throw new ParseError('nameConstraints', `unexpected tag 0x${t.tag.toString(16)}`);
     const list = t.tag === 0xa0 ? out.permitted : out.excluded;
-    for (const st of childrenOf(v, t, 'nameConstraints')) {
+    for (const st of childTlvs(v, t, 'nameConstraints')) {
       if (st.tag !== 0x30) throw new ParseError('nameConstraints', 'GeneralSubtree must be a SEQUENCE');
-      const [baseT, ...rest] = childrenOf(v, st, 'nameConstraints');
+      const [baseT, ...rest] = childTlvs(v, st, 'nameConstraints');
       if (!baseT) throw new ParseError('nameConstraints', 'GeneralSubtree without a base');
       // RFC 5280 §4.2.1.10: minimum MUST be zero and maximum absent; anything else cannot be honoured.
       for (const r of rest) {
@@ -296,10 +296,10 @@ export function readDistributionPointName(v: Buffer, t: { valueStart: number; en
 
 function readDistributionPoints(v: Buffer, what: string): DistributionPoint[] {
   const top = wholeTlv(v, what, 0x30);
-  const points = childrenOf(v, top, what).map((dpT) => {
+  const points = childTlvs(v, top, what).map((dpT) => {
     if (dpT.tag !== 0x30) throw new ParseError(what, 'DistributionPoint must be a SEQUENCE');
     const dp: DistributionPoint = {};
-    for (const t of childrenOf(v, dpT, what)) {
+    for (const t of childTlvs(v, dpT, what)) {
       if (t.tag === 0xa0) Object.assign(dp, readDistributionPointName(v, t, what));
       else if (t.tag === 0x81) dp.reasons = namedBits(valueOf(v, t), what);
       else if (t.tag === 0xa2) dp.cRLIssuer = decodableNames(readGeneralNames(v, t, what));

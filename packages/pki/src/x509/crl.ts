@@ -8,7 +8,7 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as x from '@peculiar/asn1-x509';
 import { ParseError, PkiError, parsing } from '../errors.js';
 import { toDer, toPem } from '../encoding/pem.js';
-import { readTlv, sequenceChildren, tlvBytes, type Tlv } from '../encoding/der.js';
+import { readTlv, sequenceChildren, tlvBytes, type Tlv, readOid } from '../encoding/der.js';
 import { DerWriter, derTlv as tlv, derIntegerFromBigInt as integerTlv, derTime as timeTlv, derGeneralizedTime as generalizedTimeTlv, derTimeLength } from '../encoding/der-writer.js';
 import type { PrivateKey, PublicKey } from '../crypto/keys.js';
 import { signData, signatureAlgorithmFor, verifyData, type SignatureOptions } from '../crypto/signature.js';
@@ -411,33 +411,10 @@ function readExtension(buf: Buffer, off: number): { ext: x.Extension; valueStart
     v = readTlv(buf, v.end, 'extension');
   }
   if (v.tag !== 0x04 || v.end !== e.end) throw new ParseError('extension', 'extnValue must be an OCTET STRING ending the extension');
-  const ext = new x.Extension({ extnID: oidText(buf, oidT), critical, extnValue: new OctetString(buf.subarray(v.valueStart, v.end)) });
+  const ext = new x.Extension({ extnID: readOid(buf, oidT, 'extension'), critical, extnValue: new OctetString(buf.subarray(v.valueStart, v.end)) });
   return { ext, valueStart: v.valueStart, valueEnd: v.end, end: e.end };
 }
 
-const OID_CACHE = new Map<string, string>();
-
-/** Dotted text of an OBJECT IDENTIFIER TLV (cached: CRL entries repeat the same few OIDs). */
-function oidText(buf: Buffer, t: Tlv): string {
-  const key = buf.toString('latin1', t.valueStart, t.end);
-  let text = OID_CACHE.get(key);
-  if (text === undefined) {
-    const parts: number[] = [];
-    let acc = 0;
-    for (let i = t.valueStart; i < t.end; i++) {
-      acc = acc * 128 + (buf[i]! & 0x7f);
-      if (!(buf[i]! & 0x80)) {
-        parts.push(acc);
-        acc = 0;
-      }
-    }
-    if (parts.length === 0 || buf[t.end - 1]! & 0x80) throw new ParseError('extension', 'malformed OID');
-    const first = parts.shift()!;
-    text = [...(first < 80 ? [Math.floor(first / 40), first % 40] : [2, first - 80]), ...parts].join('.');
-    if (OID_CACHE.size < 1000) OID_CACHE.set(key, text);
-  }
-  return text;
-}
 
 /**
  * Decodes UTCTime or GeneralizedTime. DER demands seconds and "Z"; older CRLs in the wild (and
