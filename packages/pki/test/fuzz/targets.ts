@@ -22,6 +22,10 @@ import {
   buildOcspErrorResponse,
   buildOcspRequest,
   buildOcspResponse,
+  buildSm2EnvelopedKey,
+  envelopePrivateKey,
+  openEnvelopedPrivateKey,
+  openSm2EnvelopedKey,
   certId,
   certificatePoliciesExt,
   crlDistributionPointsExt,
@@ -339,5 +343,36 @@ export const tspResponse: FuzzTarget = {
   },
 };
 
+const ENVELOPE_HOLDERS = { sm2: generateKey('sm2'), p256: MATERIAL[0]!, rsa: MATERIAL[2]! };
+
+/**
+ * Key envelopes as a holder's token receives them: the GM/T 0009 SM2EnvelopedKey and CMS
+ * EnvelopedData, opened with the holder's key (so decryption of mangled ciphertext is exercised too).
+ */
+export const envelope: FuzzTarget = {
+  name: 'envelope',
+  seeds: [
+    buildSm2EnvelopedKey(generateKey('sm2'), ENVELOPE_HOLDERS.sm2.publicKey),
+    envelopePrivateKey(generateKey('p256'), ENVELOPE_HOLDERS.p256.ca),
+    envelopePrivateKey(generateKey('rsa2048'), ENVELOPE_HOLDERS.rsa.ca),
+  ],
+  isExpectedError: isPkiError,
+  parse(input) {
+    const openers = [
+      () => openSm2EnvelopedKey(input, ENVELOPE_HOLDERS.sm2),
+      () => openEnvelopedPrivateKey(input, ENVELOPE_HOLDERS.p256.caKey, ENVELOPE_HOLDERS.p256.ca),
+      () => openEnvelopedPrivateKey(input, ENVELOPE_HOLDERS.rsa.caKey, ENVELOPE_HOLDERS.rsa.ca),
+    ];
+    for (const open of openers) {
+      try {
+        return open().kind;
+      } catch (e) {
+        if (!isPkiError(e)) throw e;
+      }
+    }
+    throw new PkiError('fuzz.rejected', 'no holder could open the input');
+  },
+};
+
 /** Every fuzz target; `npm run fuzz` runs them all, `--target NAME` one of them. */
-export const targets: FuzzTarget[] = [keyImport, certificate, certificationRequest, crl, ocspRequest, ocspResponse, cms, tspRequest, tspResponse];
+export const targets: FuzzTarget[] = [keyImport, certificate, certificationRequest, crl, ocspRequest, ocspResponse, cms, envelope, tspRequest, tspResponse];
