@@ -87,7 +87,13 @@ function issuerAndSerial(cert: Certificate): IssuerAndSerialNumber {
 
 function sameIssuerAndSerial(a: IssuerAndSerialNumber | undefined, cert: Certificate): boolean {
   if (!a) return false;
-  return Buffer.from(AsnConvert.serialize(a.issuer)).equals(cert.issuerDer) && Buffer.from(a.serialNumber).equals(cert.serialNumber);
+  let issuer: Buffer;
+  try {
+    issuer = Buffer.from(AsnConvert.serialize(a.issuer));
+  } catch {
+    return false; // a name the schema cannot even re-encode (e.g. a bad PrintableString) is not this certificate's issuer
+  }
+  return issuer.equals(cert.issuerDer) && Buffer.from(a.serialNumber).equals(cert.serialNumber);
 }
 
 function oaepSha256(): AlgorithmIdentifier {
