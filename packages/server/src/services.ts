@@ -14,6 +14,7 @@ import { RegistrationAuthority, type MaterialLimits } from './ra/registration.js
 import { PublicationUrls } from './ca/urls.js';
 import type { KeyCustody } from './ca/key-custody.js';
 import { ConflictError } from './errors.js';
+import { openPkiWork, type PkiWork } from './work/pki-work.js';
 
 /** Every module's migrations, in the order they run. */
 export const ALL_MIGRATIONS = [auditMigrations, authMigrations, caMigrations, raMigrations];
@@ -30,6 +31,12 @@ export interface ServiceOptions {
   custody?: KeyCustody;
   serials?: () => Uint8Array;
   clock?: () => Date;
+  /**
+   * Worker threads that parse and verify CSRs and build, sign and lint certificates, so that
+   * this work uses the other cores; 0 keeps it in the service's thread. Default: one per core
+   * beyond the first (at most 4).
+   */
+  pkiThreads?: number;
 }
 
 /** The running modules of one deployment. */
@@ -38,6 +45,8 @@ export interface Services {
   ca: CertificateAuthorities;
   ra: RegistrationAuthority;
   tokens: TokenRegistry;
+  /** Where the pure issuance work runs. */
+  work: PkiWork;
   close(): Promise<void>;
 }
 
@@ -50,10 +59,23 @@ export async function openServices(opts: ServiceOptions): Promise<Services> {
     await database.close();
     throw e;
   }
-  const ca = new CertificateAuthorities({ database, urls: new PublicationUrls(opts.baseUrl), custody: opts.custody, serials: opts.serials, clock: opts.clock });
-  const ra = new RegistrationAuthority({ database, ca, limits: opts.materialLimits, clock: opts.clock });
+  const work = openPkiWork(opts.pkiThreads);
+  // Certificates being signed in worker threads are about to be committed: let a batch wait for them.
+  database.watchSiblings(() => work.inFlight);
+  const ca = new CertificateAuthorities({ database, urls: new PublicationUrls(opts.baseUrl), custody: opts.custody, serials: opts.serials, clock: opts.clock, work });
+  const ra = new RegistrationAuthority({ database, ca, limits: opts.materialLimits, clock: opts.clock, work });
   const tokens = new TokenRegistry(database);
-  return { database, ca, ra, tokens, close: () => database.close() };
+  return {
+    database,
+    ca,
+    ra,
+    tokens,
+    work,
+    async close() {
+      await work.close();
+      await database.close();
+    },
+  };
 }
 
 /** The demo CAs a fresh deployment gets: one SM2 hierarchy and one ECDSA P-256 hierarchy. */

@@ -1,8 +1,9 @@
 /**
- * Crash safety: `hpki start` runs as a child process; a burst of issuances (apply + approve) and
- * revocations is fired at it and the process is killed with SIGKILL in the middle. After a
- * restart on the same data, every operation that was acknowledged (a 2xx answer was received) is
- * there exactly as answered, and the store shows nothing half-done.
+ * Crash safety: `hpki start` runs as a child process; a burst of issuances (apply + approve, and
+ * one-request enrollments) and revocations is fired at it and the process is killed with SIGKILL
+ * in the middle. After a restart on the same data, every operation that was acknowledged (a 2xx
+ * answer was received) is there exactly as answered, and the store shows nothing half-done. On
+ * SQLite the burst runs through group commit (several operations per fsync), which /metrics shows.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,8 +62,11 @@ for (const backendName of BACKENDS) {
       const ackedIssues: AckedIssue[] = [];
       const ackedApplies: string[] = [];
       const ackedRevocations: string[] = [];
+      const ackedEnrollments: AckedIssue[] = [];
       let inFlight = 0;
       let inFlightAtKill = -1;
+      let killing = false;
+      let metricsAtKill = '';
       let killed: Promise<void> | undefined;
       let failuresAfterKill = 0;
       const worker = async (w: number) => {
@@ -70,7 +74,11 @@ for (const backendName of BACKENDS) {
           if (killed) return;
           inFlight++;
           try {
-            if ((i + w) % 2 === 0 && toRevoke.length > 0) {
+            if ((i + w) % 3 === 2) {
+              const e = await api('POST', `/api/v1/cas/${CA}/enroll`, { profile: 'staff-sign', csr: csrs[csrNo++ % csrs.length], applicant: { name: '李四' } }, token);
+              if (e.status !== 201) throw new Error(`enroll: ${e.status} ${JSON.stringify(e.json)}`);
+              ackedEnrollments.push({ application: e.json.application.id, serial: e.json.certificate.serial, pem: e.json.certificate.pem });
+            } else if ((i + w) % 3 === 0 && toRevoke.length > 0) {
               const serial = toRevoke.pop()!;
               const r = await api('POST', `/api/v1/cas/${CA}/certificates/${serial}/revoke`, { reason: 'keyCompromise', comment: 'lost token' }, token);
               if (r.status !== 200) throw new Error(`revoke: ${r.status} ${JSON.stringify(r.json)}`);
@@ -91,7 +99,9 @@ for (const backendName of BACKENDS) {
           } finally {
             inFlight--;
           }
-          if (!killed && ackedIssues.length + ackedRevocations.length >= KILL_AFTER_ACKS) {
+          if (!killing && ackedIssues.length + ackedRevocations.length + ackedEnrollments.length >= KILL_AFTER_ACKS) {
+            killing = true;
+            metricsAtKill = (await api('GET', '/metrics')).body.toString();
             inFlightAtKill = inFlight;
             killed = server!.kill9();
           }
@@ -101,7 +111,13 @@ for (const backendName of BACKENDS) {
       await killed;
       assert.ok(inFlightAtKill > 0, 'requests were in flight when the process was killed');
       assert.ok(failuresAfterKill > 0, 'some requests were cut off by the kill');
-      assert.ok(ackedIssues.length > 5 && ackedRevocations.length > 5, `${ackedIssues.length} issuances and ${ackedRevocations.length} revocations acknowledged`);
+      assert.ok(ackedIssues.length > 5 && ackedRevocations.length > 5 && ackedEnrollments.length > 5, `${ackedIssues.length} issuances, ${ackedEnrollments.length} enrollments and ${ackedRevocations.length} revocations acknowledged`);
+      if (backendName === 'sqlite') {
+        const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metricsAtKill)?.[1] ?? NaN);
+        const commits = counter('hpki_db_commits_total');
+        const operations = counter('hpki_db_committed_operations_total');
+        assert.ok(operations > commits, `the burst ran through group commit: ${operations} operations in ${commits} commits`);
+      }
 
       // Restart on the same data: everything acknowledged is there, as answered.
       server = await startServerProcess({ dataDir: backend.dataDir, dbUrl: backend.dbUrl });
@@ -111,6 +127,14 @@ for (const backendName of BACKENDS) {
         assert.equal(c.status, 200, `acknowledged certificate ${ack.serial} is missing after the crash`);
         assert.equal(c.json.pem, ack.pem);
         assert.equal(c.json.status, 'valid');
+        const app = await api('GET', `/api/v1/cas/${CA}/applications/${ack.application}`, undefined, token);
+        assert.equal(app.json.state, 'issued');
+        assert.equal(app.json.certificateSerial, ack.serial);
+      }
+      for (const ack of ackedEnrollments) {
+        const c = await api('GET', `/api/v1/cas/${CA}/certificates/${ack.serial}`);
+        assert.equal(c.status, 200, `acknowledged enrollment ${ack.serial} is missing after the crash`);
+        assert.equal(c.json.pem, ack.pem);
         const app = await api('GET', `/api/v1/cas/${CA}/applications/${ack.application}`, undefined, token);
         assert.equal(app.json.state, 'issued');
         assert.equal(app.json.certificateSerial, ack.serial);

@@ -222,6 +222,39 @@ for (const backendName of BACKENDS) {
       assert.match(ev.details.note, /bootstrap administrator .* maker-checker waived/);
     });
 
+    test('one-request enrollment: the bootstrap administrator gets the certificate at once, recorded as apply + self-approval; an officer gets 403 (maker-checker) and nothing is stored', async () => {
+      const ca = (await api('GET', '/api/v1/cas/demo-p256')).json;
+      const holder = makeCsr('p256');
+      const enrolled = await api('POST', '/api/v1/cas/demo-p256/enroll', { profile: 'staff-sign', csr: holder.pem, applicant: { name: '张三', organization: '示例医院' } }, admin);
+      assert.equal(enrolled.status, 201, JSON.stringify(enrolled.json));
+      const cert = Certificate.parse(enrolled.json.certificate.pem);
+      checkCertificate(getProfile('staff-sign'), cert, Certificate.parse(ca.issuers[1].pem));
+      const v = validateCertificate(cert, { anchors: [Certificate.parse(ca.issuers[0].pem)], intermediates: [Certificate.parse(ca.issuers[1].pem)], checkRevocation: false });
+      assert.equal(v.valid, true, JSON.stringify(v));
+      assert.equal(enrolled.json.chainPem, ca.issuers[1].pem + ca.issuers[0].pem);
+      const application = enrolled.json.application;
+      assert.equal(application.state, 'issued');
+      assert.equal(application.selfApproved, true);
+      assert.equal(application.certificateSerial, cert.serialHex);
+      assert.deepEqual(application.applicant, { name: '张三', organization: '示例医院' });
+      assert.deepEqual(application.events.map((e: any) => [e.action, e.actor]), [['apply', 'bootstrap-admin'], ['approve', 'bootstrap-admin']]);
+      // What the answer says is what was stored.
+      const stored = await api('GET', `/api/v1/cas/demo-p256/applications/${application.id}`, undefined, admin);
+      assert.deepEqual(stored.json, application);
+      assert.equal((await api('GET', `/api/v1/cas/demo-p256/certificates/${cert.serialHex}`)).json.pem, enrolled.json.certificate.pem);
+      const audit = await services.database.db.selectFrom('audit_log').select(['action', 'target']).where('target', 'in', [`ra:application:${application.id}`, `ca:demo-p256/cert:${cert.serialHex}`]).orderBy('id').execute();
+      assert.deepEqual(audit.map((a) => a.action), ['ra.apply', 'ca.issue', 'ra.approve']);
+
+      const count = async () => Number((await services.database.db.selectFrom('ra_applications').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      const before = await count();
+      const refused = await api('POST', '/api/v1/cas/demo-p256/enroll', { profile: 'staff-sign', csr: makeCsr('p256').pem, applicant: { name: '李四' } }, officerA);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.json.error, 'ra.maker-checker');
+      const badCsr = await api('POST', '/api/v1/cas/demo-p256/enroll', { profile: 'staff-sign', csr: csrFor(makeCsr('p256').key, 'C=CN,O=示例医院,CN=王五').replace(/[A-Za-z](?=[A-Za-z0-9+/=]*\n-----END)/, (c) => (c === 'A' ? 'B' : 'A')), applicant: { name: '王五' } }, admin);
+      assert.ok(badCsr.status === 400 || badCsr.status === 422, `tampered CSR: ${badCsr.status}`);
+      assert.equal(await count(), before, 'a refused enrollment stores nothing');
+    });
+
     test('rejection with a reason issues nothing', async () => {
       const applied = await api('POST', '/api/v1/cas/demo-sm2/applications', { profile: 'staff-sign', csr: makeCsr('sm2').pem, applicant: { name: '李四' } }, officerA);
       assert.equal(applied.status, 201);

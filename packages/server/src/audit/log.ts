@@ -6,11 +6,12 @@
  * of the previous one, signs periodic checkpoints with the CA's audit key and adds
  * `hpki audit verify`; callers keep calling `appendAudit` inside their transaction.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Executor } from '../store/database.js';
 import type { ModuleMigrations } from '../store/migrate.js';
 import { nowIso } from '../store/columns.js';
 import { orderedId } from '../store/ids.js';
+import { run } from '../store/sql.js';
 import type { Principal } from '../auth/principal.js';
 
 /** The table this module owns. */
@@ -57,8 +58,9 @@ export interface AuditEvent {
 
 /** Appends an event; call it inside the transaction of the change it records. */
 export async function appendAudit(tx: Executor, event: AuditEvent, at: Date = new Date()): Promise<void> {
-  await (tx as unknown as Kysely<AuditTables>)
-    .insertInto('audit_log')
-    .values({ id: orderedId(), at: nowIso(at), actor: event.actor.id, action: event.action, target: event.target, details: JSON.stringify(event.details ?? {}) })
-    .execute();
+  // Written on every issuance and status change: plain SQL, no query builder (store/sql.ts).
+  await run(
+    tx,
+    sql`insert into audit_log (id, at, actor, action, target, details) values (${orderedId()}, ${nowIso(at)}, ${event.actor.id}, ${event.action}, ${event.target}, ${JSON.stringify(event.details ?? {})})`,
+  );
 }

@@ -2,17 +2,18 @@
  * The CA module: certification service agencies ("authorities"), each with its own hierarchy
  * (a root CA and issuing CAs), issuing certificates under the health profiles and changing
  * their status. Like Boulder's CA + SA pair for our certificates: the only code that signs with
- * CA keys and the only code that touches the ca_* tables.
+ * CA keys (it hands its keys only to its own signing work, work/pki-work.ts, which may run in
+ * worker threads) and the only code that touches the ca_* tables.
  *
- * Operations that change state take the caller's transaction, so that the RA's record of a
- * decision and the CA's certificate commit together or not at all.
+ * Issuance is two steps: `sign` (pure: build, sign, lint; outside any transaction) and `record`
+ * (inside the caller's transaction), so that the RA's record of a decision and the CA's
+ * certificate commit together or not at all, while no transaction waits for a signature.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import {
   Certificate,
   KEY_ALGORITHMS,
-  checkRequest,
   generateKey,
   getProfile,
   issueFromProfile,
@@ -31,12 +32,15 @@ import {
 import type { Database, Executor } from '../store/database.js';
 import { nowIso } from '../store/columns.js';
 import { isUniqueViolation } from '../store/errors.js';
+import { first, run } from '../store/sql.js';
 import type { Principal } from '../auth/principal.js';
 import { appendAudit } from '../audit/log.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, RuleError } from '../errors.js';
 import type { CaTables, CertificateStatus } from './tables.js';
 import { plaintextCustody, type KeyCustody } from './key-custody.js';
 import { PublicationUrls } from './urls.js';
+import { CA_PROFILES, certificateFacts, precheckRequest, type SignedResult } from '../work/pki-tasks.js';
+import { InThreadPkiWork, type PkiWork } from '../work/pki-work.js';
 
 /** A distinguished name as the pki library builds it. */
 export type DistinguishedName = ReturnType<typeof parseName>;
@@ -75,11 +79,21 @@ export interface AuthorityView {
   issuers: IssuerView[];
 }
 
-/** What a certificate will say about its holder; checked against the profile before signing. */
-export interface IssueInput {
+/** What a certificate will say about its holder, decoded; checked against the profile before signing. */
+export interface PrecheckInput {
   profile: string;
   subject: DistinguishedName;
   publicKey: PublicKey;
+  identity?: HealthIdentity;
+  altNames?: AltName[];
+  validityDays?: number;
+}
+
+/** What a certificate will say about its holder, as stored (DER): what signing takes. */
+export interface IssueInput {
+  profile: string;
+  subjectDer: Buffer;
+  spki: Buffer;
   identity?: HealthIdentity;
   altNames?: AltName[];
   validityDays?: number;
@@ -111,6 +125,29 @@ export interface IssuedCertificate {
   chain: Certificate[];
 }
 
+/** A certificate signed and linted but not recorded yet (see CertificateAuthorities.sign). */
+export interface SignedCertificate {
+  authorityId: string;
+  authority: string;
+  issuerId: string;
+  issuerLabel: string;
+  profile: string;
+  certificate: Certificate;
+  /** The fields recorded, read once where the certificate was made. */
+  facts: SignedResult;
+  /** Start of validity and time of issuance. */
+  at: Date;
+  /** The CA certificates above it: issuing CA first, root last. */
+  chain: Certificate[];
+}
+
+/** The authority already used this serial number: the transaction must roll back and the certificate be signed anew. */
+export class SerialTakenError extends Error {
+  constructor(readonly serial: string) {
+    super(`serial number ${serial} is already used by this CA`);
+  }
+}
+
 /** A status change: revoke (RFC 5280 reason), hold (certificateHold) or release from hold. */
 export type StatusChange =
   | { action: 'revoke'; reason: RevocationReason; invalidityDate?: Date }
@@ -135,6 +172,8 @@ export interface CaOptions {
   /** Serial number source; tests inject collisions. Defaults to 128 random bits. */
   serials?: () => Uint8Array;
   clock?: () => Date;
+  /** Where certificates are built, signed and linted (worker threads or this thread); default this thread. */
+  work?: PkiWork;
 }
 
 /** The reasons an RA may give when revoking (certificateHold goes through hold; removeFromCRL is not a revocation). */
@@ -152,8 +191,6 @@ export const REVOCATION_REASONS: readonly RevocationReason[] = [
 /** How often a serial-number collision is retried before giving up (each try draws 128 fresh bits). */
 const SERIAL_ATTEMPTS = 8;
 const AUTHORITY_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-/** Profiles whose certificates belong to a CA hierarchy, never to a holder. */
-const CA_PROFILES = new Set(['root-ca', 'sub-ca']);
 
 interface LoadedIssuer {
   row: Omit<CaTables['ca_issuers'], 'key_sealed'> & { key_sealed: Buffer };
@@ -211,6 +248,7 @@ export class CertificateAuthorities {
   private readonly custody: KeyCustody;
   private readonly serials: () => Uint8Array;
   private readonly clock: () => Date;
+  private readonly work: PkiWork;
   /** Authorities never change once created, so each process caches them (and their opened keys). */
   private readonly cache = new Map<string, LoadedAuthority>();
 
@@ -220,6 +258,7 @@ export class CertificateAuthorities {
     this.custody = opts.custody ?? plaintextCustody;
     this.serials = opts.serials ?? randomSerial;
     this.clock = opts.clock ?? (() => new Date());
+    this.work = opts.work ?? new InThreadPkiWork();
   }
 
   /**
@@ -290,7 +329,7 @@ export class CertificateAuthorities {
         await t.insertInto('ca_issuers').values(issuerRow(rootId, 'root', 'root', null, rootCert, rootKey, 0)).execute();
         await t.insertInto('ca_issuers').values(issuerRow(issuingId, 'issuing-1', 'issuing', rootId, issuingCert, issuingKey, 1)).execute();
         for (const [cert, profile] of [[rootCert, 'root-ca'], [issuingCert, 'sub-ca']] as const) {
-          await this.insertCertificate(tx, authorityId, rootId, profile, cert, at);
+          await this.insertCertificate(tx, authorityId, rootId, profile, certificateFacts(cert), at);
         }
         await appendAudit(tx, { actor, action: 'ca.create', target: `ca:${spec.name}`, details: { algorithm: spec.algorithm, root: rootCert.serialHex, issuing: issuingCert.serialHex, keyProtection: this.custody.protection } });
       });
@@ -341,58 +380,81 @@ export class CertificateAuthorities {
   }
 
   /** Checks a request against its profile and this authority without signing anything. */
-  async precheck(name: string, input: IssueInput, ex: Executor = this.database.db): Promise<Profile> {
+  async precheck(name: string, input: PrecheckInput, ex: Executor = this.database.db): Promise<Profile> {
     const a = await this.load(name, ex);
-    const profile = getProfile(input.profile);
-    if (CA_PROFILES.has(profile.name)) {
-      throw new RuleError('ca.profile.ca', `profile ${profile.name} is for the CA's own hierarchy; create a CA instead`);
-    }
-    const issuer = this.activeIssuer(a);
-    // Dry run of everything but the signature: the profile's request rules and the issuer's validity.
-    checkRequest(profile, { subject: input.subject, publicKey: input.publicKey, identity: input.identity, altNames: input.altNames, validityDays: input.validityDays });
-    const days = input.validityDays ?? profile.validity.defaultDays;
-    const notAfter = new Date(this.clock().getTime() + days * 86_400_000);
-    if (notAfter > issuer.cert.notAfter) {
-      throw new RuleError('profile.validity.issuer', `the certificate would outlive its issuing CA, which expires ${issuer.cert.notAfter.toISOString()}`);
-    }
-    return profile;
+    return precheckRequest(input, this.activeIssuer(a).cert.notAfter, this.clock());
+  }
+
+  /** When the authority's active issuing CA expires: no certificate it signs may outlive it. */
+  async issuingCaNotAfter(name: string): Promise<Date> {
+    return this.activeIssuer(await this.load(name, this.database.db)).cert.notAfter;
   }
 
   /**
-   * Issues a certificate from the authority's active issuing CA, inside the caller's transaction.
-   * The profile engine checks the request, signs, and lints the result against the profile
-   * before it is stored. The serial is 128 random bits; the (authority, serial) primary key
-   * refuses a repeat, and a repeat is retried with a fresh serial, so a serial is never reused.
+   * Signs a certificate from the authority's active issuing CA, outside any transaction: the
+   * profile engine checks the request, builds and signs the certificate, and lints the result
+   * against the profile. Nothing is stored and nothing leaves the service until `record`
+   * commits it; a signed certificate whose transaction fails is simply dropped.
    */
-  async issue(tx: Executor, name: string, input: IssueInput, actor: Principal): Promise<IssuedCertificate> {
-    const a = await this.load(name, tx);
+  async sign(name: string, input: IssueInput): Promise<SignedCertificate> {
+    const a = await this.load(name, this.database.db);
     const issuer = this.activeIssuer(a);
     const issuerKey = this.issuerKey(issuer);
     const profile = getProfile(input.profile);
     if (CA_PROFILES.has(profile.name)) throw new RuleError('ca.profile.ca', `profile ${profile.name} is for the CA's own hierarchy`);
     const at = this.clock();
-    for (let attempt = 0; attempt < SERIAL_ATTEMPTS; attempt++) {
-      const cert = issueFromProfile({
-        profile,
-        subject: input.subject,
-        publicKey: input.publicKey,
-        issuerCert: issuer.cert,
-        issuerKey,
-        validityDays: input.validityDays,
+    const facts = await this.work.sign(
+      {
+        profile: profile.name,
+        subjectDer: input.subjectDer,
+        spki: input.spki,
         identity: input.identity,
         altNames: input.altNames,
-        notBefore: at,
-        serialNumber: this.serials(),
+        validityDays: input.validityDays,
+        notBefore: at.getTime(),
+        serial: this.serials(),
         urls: {
           crlUrls: [this.urls.crl(a.row.name, issuer.row.label)],
           ocspUrls: [this.urls.ocsp(a.row.name)],
           caIssuersUrls: [this.urls.caCertificate(a.row.name, issuer.row.label)],
         },
-      });
-      const row = await this.insertCertificate(tx, a.row.id, issuer.row.id, profile.name, cert, nowIso(at));
-      if (!row) continue; // serial already taken by this authority: draw again
-      await appendAudit(tx, { actor, action: 'ca.issue', target: `ca:${a.row.name}/cert:${row.serial}`, details: { profile: profile.name, subject: row.subject, issuer: issuer.row.label } }, at);
-      return { record: toRecord(a.row.name, issuer.row.label, row), certificate: cert, chain: this.chainOf(a, issuer) };
+      },
+      { id: issuer.row.id, cert: issuer.cert, key: issuerKey },
+    );
+    // Parsing is lazy: the answer's fields are read from `facts`, not decoded again here.
+    const certificate = Certificate.parse(facts.der);
+    return { authorityId: a.row.id, authority: a.row.name, issuerId: issuer.row.id, issuerLabel: issuer.row.label, profile: profile.name, certificate, facts, at, chain: this.chainOf(a, issuer) };
+  }
+
+  /**
+   * Records a signed certificate inside the caller's transaction: the certificate row (its
+   * serial reserved by the (authority, serial) primary key), its first status record and the
+   * audit entry. A serial the authority already used throws SerialTakenError, which must roll
+   * the transaction back; `issueWith` then signs again with a fresh serial.
+   */
+  async record(tx: Executor, signed: SignedCertificate, actor: Principal): Promise<IssuedCertificate> {
+    const cert = signed.certificate;
+    const row = await this.insertCertificate(tx, signed.authorityId, signed.issuerId, signed.profile, signed.facts, nowIso(signed.at));
+    if (!row) throw new SerialTakenError(signed.facts.serialHex);
+    await appendAudit(tx, { actor, action: 'ca.issue', target: `ca:${signed.authority}/cert:${row.serial}`, details: { profile: signed.profile, subject: row.subject, issuer: signed.issuerLabel } }, signed.at);
+    return { record: toRecord(signed.authority, signed.issuerLabel, row), certificate: cert, chain: signed.chain };
+  }
+
+  /**
+   * Issues a certificate: `sign` outside any transaction, then `commit`, which opens the
+   * transaction and calls `record` in it together with the caller's own writes. The serial is
+   * 128 random bits; a repeat is refused by the database, rolled back and signed again with a
+   * fresh serial, so a serial is never reused.
+   */
+  async issueWith<T>(name: string, input: IssueInput, commit: (signed: SignedCertificate) => Promise<T>): Promise<T> {
+    for (let attempt = 0; attempt < SERIAL_ATTEMPTS; attempt++) {
+      const signed = await this.sign(name, input);
+      try {
+        return await commit(signed);
+      } catch (e) {
+        if (e instanceof SerialTakenError) continue; // serial already taken by this authority: draw again
+        throw e;
+      }
     }
     throw new Error(`no unused serial number after ${SERIAL_ATTEMPTS} attempts: the serial source is broken`);
   }
@@ -401,7 +463,7 @@ export class CertificateAuthorities {
   async getCertificate(name: string, serial: string, ex: Executor = this.database.db): Promise<CertificateRecord> {
     const a = await this.load(name, ex);
     const key = normalizeSerial(serial);
-    const row = await tables(ex).selectFrom('ca_certificates').selectAll().where('authority_id', '=', a.row.id).where('serial', '=', key).executeTakeFirst();
+    const row = await first<CaTables['ca_certificates']>(ex, sql`select * from ca_certificates where authority_id = ${a.row.id} and serial = ${key}`);
     if (!row) throw new NotFoundError('ca.certificate.unknown', `CA "${name}" has no certificate with serial ${key}`);
     return toRecord(a.row.name, a.issuers.find((i) => i.row.id === row.issuer_id)?.row.label ?? '?', row);
   }
@@ -448,21 +510,19 @@ export class CertificateAuthorities {
         break;
     }
     const version = current.version + 1;
-    const r = await tables(tx)
-      .updateTable('ca_certificates')
-      .set({ ...next, version })
-      .where('authority_id', '=', a.row.id)
-      .where('serial', '=', current.serial)
-      .where('version', '=', current.version)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) {
+    const changed = await run(
+      tx,
+      sql`update ca_certificates set status = ${next.status}, revoked_at = ${next.revoked_at}, reason = ${next.reason}, invalidity_date = ${next.invalidity_date}, version = ${version}
+          where authority_id = ${a.row.id} and serial = ${current.serial} and version = ${current.version}`,
+    );
+    if (changed !== 1) {
       throw new ConflictError('certificate.concurrent', `certificate ${current.serial} was changed by someone else meanwhile; read it again`);
     }
     const reason = change.action === 'revoke' ? change.reason : change.action === 'hold' ? 'certificateHold' : 'removeFromCRL';
-    await tables(tx)
-      .insertInto('ca_status_changes')
-      .values({ authority_id: a.row.id, serial: current.serial, version, from_status: current.status, to_status: next.status, reason, at: at.toISOString(), actor: actor.id })
-      .execute();
+    await run(
+      tx,
+      sql`insert into ca_status_changes (authority_id, serial, version, from_status, to_status, reason, at, actor) values (${a.row.id}, ${current.serial}, ${version}, ${current.status}, ${next.status}, ${reason}, ${at.toISOString()}, ${actor.id})`,
+    );
     await appendAudit(tx, { actor, action: `ca.${change.action}`, target: `ca:${name}/cert:${current.serial}`, details: { reason, from: current.status, to: next.status } }, at);
     return { ...current, ...{ status: next.status, revokedAt: next.revoked_at, reason: next.reason as RevocationReason | null, invalidityDate: next.invalidity_date }, version };
   }
@@ -496,16 +556,16 @@ export class CertificateAuthorities {
   }
 
   /** Inserts a certificate row unless its serial is taken; returns the row, or undefined on a repeat. */
-  private async insertCertificate(tx: Executor, authorityId: string, issuerId: string, profile: string, cert: Certificate, at: string): Promise<CaTables['ca_certificates'] | undefined> {
+  private async insertCertificate(tx: Executor, authorityId: string, issuerId: string, profile: string, cert: SignedResult, at: string): Promise<CaTables['ca_certificates'] | undefined> {
     const row: CaTables['ca_certificates'] = {
       authority_id: authorityId,
       serial: cert.serialHex,
       issuer_id: issuerId,
       profile,
       subject: cert.subjectText,
-      spki_sha256: spkiFingerprint(cert.spkiDer),
-      not_before: cert.notBefore.toISOString(),
-      not_after: cert.notAfter.toISOString(),
+      spki_sha256: cert.spkiSha256,
+      not_before: cert.notBefore,
+      not_after: cert.notAfter,
       status: 'valid',
       revoked_at: null,
       reason: null,
@@ -514,16 +574,18 @@ export class CertificateAuthorities {
       issued_at: at,
       version: 1,
     };
-    const r = await tables(tx)
-      .insertInto('ca_certificates')
-      .values(row)
-      .onConflict((oc) => oc.columns(['authority_id', 'serial']).doNothing())
-      .executeTakeFirst();
-    if (Number(r.numInsertedOrUpdatedRows ?? 0n) !== 1) return undefined;
-    await tables(tx)
-      .insertInto('ca_status_changes')
-      .values({ authority_id: authorityId, serial: row.serial, version: 1, from_status: null, to_status: 'valid', reason: null, at, actor: 'ca' })
-      .execute();
+    // The hottest statements of the service are written as SQL (no query builder): see store/sql.ts.
+    const inserted = await run(
+      tx,
+      sql`insert into ca_certificates (authority_id, serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, status, revoked_at, reason, invalidity_date, der, issued_at, version)
+          values (${row.authority_id}, ${row.serial}, ${row.issuer_id}, ${row.profile}, ${row.subject}, ${row.spki_sha256}, ${row.not_before}, ${row.not_after}, ${row.status}, ${null}, ${null}, ${null}, ${row.der}, ${row.issued_at}, ${row.version})
+          on conflict (authority_id, serial) do nothing`,
+    );
+    if (inserted !== 1) return undefined;
+    await run(
+      tx,
+      sql`insert into ca_status_changes (authority_id, serial, version, from_status, to_status, reason, at, actor) values (${authorityId}, ${row.serial}, ${1}, ${null}, ${'valid'}, ${null}, ${at}, ${'ca'})`,
+    );
     return row;
   }
 

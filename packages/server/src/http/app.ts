@@ -41,6 +41,7 @@ export async function buildHttpApp(services: Services, opts: HttpOptions = {}): 
   });
   const metrics = new ServiceMetrics();
   metrics.install(app);
+  metrics.watchGroupCommit(() => services.database.groupCommitStats());
 
   await app.register(swagger, {
     openapi: {

@@ -5,6 +5,7 @@
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
+import type { GroupCommitStats } from '../store/group-commit.js';
 
 /** The metrics of one app. */
 export class ServiceMetrics {
@@ -23,6 +24,29 @@ export class ServiceMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Exposes the store's group-commit counters (SQLite): commits (fsyncs) and the operations they
+   * carried, so operators see how many operations share a commit under their load.
+   */
+  watchGroupCommit(stats: () => GroupCommitStats | undefined): void {
+    if (stats() === undefined) return;
+    const seen = { batches: 0, committed: 0, failed: 0 };
+    const follow = (name: string, help: string, field: keyof typeof seen) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const now = stats()?.[field] ?? seen[field];
+          if (now > seen[field]) this.inc(now - seen[field]);
+          seen[field] = now;
+        },
+      });
+    follow('hpki_db_commits_total', 'Database commits (one fsync each) of the group committer', 'batches');
+    follow('hpki_db_committed_operations_total', 'Transactions committed; divided by hpki_db_commits_total, the operations per commit', 'committed');
+    follow('hpki_db_rolled_back_operations_total', 'Transactions rolled back to their savepoint inside a group commit (the caller got the error)', 'failed');
   }
 
   /** Counts every answered request under its route pattern (not its URL, which would explode the label set). */

@@ -106,6 +106,17 @@ function decodeCsr(csr: string): string | Buffer {
   return csr.includes('-----BEGIN') ? csr : decodeBase64(csr, 'the CSR');
 }
 
+/** An application as the API receives it: the CSR as PEM or base64, materials as base64. */
+type ApplicationBody = Omit<ApplicationInput, 'csr' | 'materials'> & { csr?: string; materials?: Array<{ name: string; contentType: string; data: string }> };
+
+function applicationInput(body: ApplicationBody, maxMaterialBytes: number): ApplicationInput {
+  return {
+    ...body,
+    csr: body.csr !== undefined ? decodeCsr(body.csr) : undefined,
+    materials: (body.materials ?? []).map((m) => decodeMaterial(m, maxMaterialBytes)),
+  };
+}
+
 /** The body limit of routes that carry materials: the largest material in base64, plus room for the rest. */
 export function materialBodyLimit(maxBytes: number): number {
   return Math.ceil(maxBytes / 3) * 4 + 256 * 1024;
@@ -134,13 +145,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
     },
     async (req, reply) => {
       const { ca: caName } = req.params as { ca: string };
-      const body = req.body as Omit<ApplicationInput, 'csr' | 'materials'> & { csr?: string; materials?: Array<{ name: string; contentType: string; data: string }> };
-      const input: ApplicationInput = {
-        ...body,
-        csr: body.csr !== undefined ? decodeCsr(body.csr) : undefined,
-        materials: (body.materials ?? []).map((m) => decodeMaterial(m, limits.maxBytes)),
-      };
-      const created = await ra.apply(principalOf(req), caName, input);
+      const created = await ra.apply(principalOf(req), caName, applicationInput(req.body as ApplicationBody, limits.maxBytes));
       metrics.applications.inc({ ca: caName, outcome: 'submitted' });
       req.log.info({ ca: caName, application: created.id, kind: created.kind, profile: created.profile }, 'application entered');
       return reply.code(201).send(applicationJson(created));
@@ -245,6 +250,39 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
       metrics.applications.inc({ ca: caName, outcome: 'issued' });
       req.log.info({ ca: caName, application: id, serial: issued.record.serial, profile: application.profile, selfApproved: application.selfApproved }, 'certificate issued');
       return { application: applicationJson(application), certificate: certificateJson(issued.record), chainPem: chainPem(issued.chain) };
+    },
+  );
+
+  app.post(
+    '/api/v1/cas/:ca/enroll',
+    {
+      config: { access: 'officer' },
+      bodyLimit: 2 * oneMaterialLimit,
+      schema: {
+        tags: ['ra'],
+        summary: 'Enter and approve an application in one request (automation): the certificate is issued at once',
+        description:
+          'The body is that of an application. Only a principal allowed to approve its own applications may use this: the bootstrap administrator of a demo deployment, whose self-approval is recorded as such. For every other officer maker-checker holds (403): enter the application and let a second officer approve it. The records are those of an application followed by its approval, written in one transaction.',
+        params: caParams,
+        body: applicationBody,
+        response: {
+          201: { type: 'object', properties: { application: applicationSchema, certificate: certificateSchema, chainPem: { type: 'string' } } },
+          400: errorSchema,
+          403: errorSchema,
+          404: errorSchema,
+          409: errorSchema,
+          413: errorSchema,
+          422: errorSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { ca: caName } = req.params as { ca: string };
+      const { application, issued } = await ra.enroll(principalOf(req), caName, applicationInput(req.body as ApplicationBody, limits.maxBytes));
+      metrics.issued.inc({ ca: caName, profile: application.profile });
+      metrics.applications.inc({ ca: caName, outcome: 'issued' });
+      req.log.info({ ca: caName, application: application.id, serial: issued.record.serial, profile: application.profile, selfApproved: application.selfApproved }, 'certificate issued (enroll)');
+      return reply.code(201).send({ application: applicationJson(application), certificate: certificateJson(issued.record), chainPem: chainPem(issued.chain) });
     },
   );
 

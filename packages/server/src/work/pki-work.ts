@@ -1,0 +1,130 @@
+/**
+ * Where the pure issuance work runs: in the service's own thread, or in a pool of worker
+ * threads. Both run the same Workbench code (pki-tasks.ts), so answers and errors are the same;
+ * the pool lets a multi-core machine parse, verify and sign on the other cores while the
+ * service's thread answers HTTP and writes the database.
+ */
+import { availableParallelism } from 'node:os';
+import type { Certificate, PrivateKey } from '@health-pki/pki';
+import { Workbench, type ExaminedRequest, type ExamineTask, type SignedResult, type SignTask } from './pki-tasks.js';
+import { WorkerPool, type PoolWorker } from './pool.js';
+import type { PkiWorkerTask } from './pki-worker.js';
+
+/** An issuing CA as the signing work needs it. */
+export interface SigningIssuer {
+  id: string;
+  cert: Certificate;
+  key: PrivateKey;
+}
+
+/** The pure work of issuance, wherever it runs. */
+export interface PkiWork {
+  /** Worker threads in use (0: the service's own thread). */
+  readonly threads: number;
+  /** Tasks sent to worker threads and not answered yet. */
+  readonly inFlight: number;
+  examine(task: ExamineTask): Promise<ExaminedRequest>;
+  sign(task: Omit<SignTask, 'issuerId'>, issuer: SigningIssuer): Promise<SignedResult>;
+  close(): Promise<void>;
+}
+
+/** Runs the work in the calling thread. */
+export class InThreadPkiWork implements PkiWork {
+  readonly threads = 0;
+  readonly inFlight = 0;
+  private readonly bench = new Workbench();
+
+  async examine(task: ExamineTask): Promise<ExaminedRequest> {
+    return this.bench.examine(task);
+  }
+
+  async sign(task: Omit<SignTask, 'issuerId'>, issuer: SigningIssuer): Promise<SignedResult> {
+    if (!this.bench.hasIssuer(issuer.id)) this.bench.addIssuer(issuer.id, issuer.cert.der, issuer.key);
+    return this.bench.sign({ ...task, issuerId: issuer.id });
+  }
+
+  async close(): Promise<void> {}
+}
+
+const WORKER_FILE = new URL('./pki-worker.js', import.meta.url);
+const HAS_ISSUER = 'issuers';
+
+/**
+ * Runs the work in worker threads. Each worker receives an issuing CA's key once, with the
+ * first certificate it signs for that CA (as PKCS#8, inside this process).
+ *
+ * SEAM (security issue): a key custody that keeps keys in an HSM cannot hand out PKCS#8; it
+ * would give each worker its own session instead, or sign in the service's thread.
+ */
+export class WorkerPkiWork implements PkiWork {
+  private readonly pool: WorkerPool;
+
+  constructor(threads: number) {
+    this.pool = new WorkerPool(WORKER_FILE, threads);
+  }
+
+  get threads(): number {
+    return this.pool.size;
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const w of this.pool.all()) n += w.load;
+    return n;
+  }
+
+  /** The pool's workers (tests). */
+  workers(): readonly PoolWorker[] {
+    return this.pool.all();
+  }
+
+  examine(task: ExamineTask): Promise<ExaminedRequest> {
+    const message: PkiWorkerTask = { kind: 'examine', examine: task };
+    return this.pool.pick().call<ExaminedRequest>(message).then(revive);
+  }
+
+  sign(task: Omit<SignTask, 'issuerId'>, issuer: SigningIssuer): Promise<SignedResult> {
+    const worker = this.pool.pick();
+    let known = worker.state.get(HAS_ISSUER) as Set<string> | undefined;
+    if (!known) worker.state.set(HAS_ISSUER, (known = new Set()));
+    const message: PkiWorkerTask = { kind: 'sign', sign: { ...task, issuerId: issuer.id } };
+    const sendsKey = !known.has(issuer.id);
+    if (sendsKey) {
+      message.issuer = { id: issuer.id, certDer: issuer.cert.der, pkcs8: issuer.key.pkcs8 };
+      known.add(issuer.id);
+    }
+    return worker.call<SignedResult>(message).then(revive, (e: unknown) => {
+      // If the key did not arrive, send it again with the next task.
+      if (sendsKey) known.delete(issuer.id);
+      throw e;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** Buffers come back from a worker as plain Uint8Arrays: make them Buffers again. */
+function revive<T extends object>(value: T): T {
+  for (const [k, v] of Object.entries(value)) {
+    if (v instanceof Uint8Array && !Buffer.isBuffer(v)) (value as Record<string, unknown>)[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  }
+  return value;
+}
+
+/**
+ * Worker threads to use by default: HPKI_PKI_THREADS when set (0 keeps the work in the
+ * service's thread), else one per core beyond the first, at most 4, so that the service's
+ * thread keeps a core for HTTP and the database. On one core, none.
+ */
+export function defaultPkiThreads(): number {
+  const env = process.env.HPKI_PKI_THREADS;
+  if (env !== undefined && /^\d{1,2}$/.test(env.trim())) return Number(env.trim());
+  return Math.max(0, Math.min(4, availableParallelism() - 1));
+}
+
+/** The pure work of issuance on `threads` worker threads (0: in the calling thread). */
+export function openPkiWork(threads: number = defaultPkiThreads()): PkiWork {
+  return threads > 0 ? new WorkerPkiWork(threads) : new InThreadPkiWork();
+}

@@ -1,0 +1,29 @@
+/**
+ * Worker-thread entry of the pki work pool: runs Workbench tasks sent by pki-work.ts and answers
+ * with plain data, or with the error as data (wire-errors.ts).
+ */
+import { parentPort } from 'node:worker_threads';
+import { Workbench, type ExamineTask, type SignTask } from './pki-tasks.js';
+import { errorToWire } from './wire-errors.js';
+
+/** A message to this worker. */
+export type PkiWorkerTask =
+  | { kind: 'examine'; examine: ExamineTask }
+  | { kind: 'sign'; sign: SignTask; issuer?: { id: string; certDer: Uint8Array; pkcs8: Uint8Array } };
+
+const bench = new Workbench();
+
+parentPort!.on('message', ({ id, task }: { id: number; task: PkiWorkerTask }) => {
+  try {
+    let result: unknown;
+    if (task.kind === 'examine') {
+      result = bench.examine(task.examine);
+    } else {
+      if (task.issuer) bench.addIssuer(task.issuer.id, task.issuer.certDer, task.issuer.pkcs8);
+      result = bench.sign(task.sign);
+    }
+    parentPort!.postMessage({ id, ok: true, result });
+  } catch (e) {
+    parentPort!.postMessage({ id, ok: false, error: errorToWire(e) });
+  }
+});
