@@ -241,16 +241,8 @@ function singleFromAsn(r: SingleResponse): OcspSingleResponse {
   return out;
 }
 
-/** One certificate's status for buildOcspResponse. */
-export interface OcspStatusEntry {
-  certId: CertId;
-  status: 'good' | 'revoked' | 'unknown';
-  /** Required for 'revoked'. */
-  revocationTime?: Date;
-  reason?: RevocationReason;
-  thisUpdate: Date;
-  nextUpdate?: Date;
-}
+/** One certificate's status for buildOcspResponse (revocationTime is required for 'revoked'). */
+export type OcspStatusEntry = Omit<OcspSingleResponse, 'extensions'>;
 
 /** Options of buildOcspResponse. */
 export interface OcspResponseOptions {
