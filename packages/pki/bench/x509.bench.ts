@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { type Benchmark, type BenchRow, opsPerSecond } from './harness.js';
 import { generateKey, type KeyAlgorithm, type PrivateKey } from '../src/crypto/keys.js';
 import { signData } from '../src/crypto/signature.js';
-import { buildCertificate, randomSerial, type Certificate } from '../src/x509/certificate.js';
+import { type Certificate } from '../src/x509/certificate.js';
+import { buildCertificate, randomSerial } from '../src/x509/certificate-build.js';
 import { buildCrl, type CrlOptions } from '../src/x509/crl.js';
 import {
   authorityKeyIdentifierExt,

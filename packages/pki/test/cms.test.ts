@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Certificate, buildCertificate } from '../src/x509/certificate.js';
+import { Certificate } from '../src/x509/certificate.js';
+import { buildCertificate } from '../src/x509/certificate-build.js';
 import { ParseError } from '../src/errors.js';
 import { authorityKeyIdentifierExt, basicConstraintsExt, keyUsageExt, subjectKeyIdentifierExt } from '../src/x509/extensions.js';
 import { exportPrivateKey, generateKey, type KeyAlgorithm, type PrivateKey } from '../src/crypto/keys.js';

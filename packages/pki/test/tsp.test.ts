@@ -3,7 +3,8 @@
 // BouncyCastle's TimeStampToken.validate verifies our SM2 (GM/T 0033 profile) tokens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Certificate, buildCertificate } from '../src/x509/certificate.js';
+import { Certificate } from '../src/x509/certificate.js';
+import { buildCertificate } from '../src/x509/certificate-build.js';
 import { ParseError, PkiError } from '../src/errors.js';
 import { basicConstraintsExt, extKeyUsageExt, keyUsageExt, subjectKeyIdentifierExt } from '../src/x509/extensions.js';
 import { exportPrivateKey, generateKey, type KeyAlgorithm, type PrivateKey } from '../src/crypto/keys.js';

@@ -5,7 +5,8 @@
 import type { Name } from '@peculiar/asn1-x509';
 import type { PrivateKey, PublicKey } from '../crypto/keys.js';
 import type { SignatureOptions } from '../crypto/signature.js';
-import { buildCertificate, type Certificate } from '../x509/certificate.js';
+import { type Certificate } from '../x509/certificate.js';
+import { buildCertificate } from '../x509/certificate-build.js';
 import type { AltName } from '../x509/extensions.js';
 import type { HealthIdentity } from '../x509/identity.js';
 import { addDays, wholeSeconds } from '../x509/time.js';
