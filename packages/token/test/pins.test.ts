@@ -96,8 +96,17 @@ test('processes trying PINs at the same time each spend a try (no lost update)',
         return out.trim().split('\n');
       }),
     );
-    const remainders = outs.flat().map((l) => Number(l.split(':')[1]));
-    assert.deepEqual([...remainders].sort((a, b) => b - a), [19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8], 'every try got its own counter value');
-    assert.equal(remainingOnDisk(path, 'user'), 8);
+    const lines = outs.flat();
+    // Under a loaded machine a try may wait out the lock and be refused as busy; that spends nothing.
+    // Every other try must be a counted wrong PIN with its own counter value.
+    const said = `the children said: ${lines.join(', ')}`;
+    assert.equal(lines.length, 12, said);
+    assert.ok(lines.every((l) => l === 'token.busy' || /^token\.pin\.incorrect:\d+$/.test(l)), said);
+    const remainders = lines.filter((l) => l !== 'token.busy').map((l) => Number(l.split(':')[1]));
+    const spent = remainders.length;
+    assert.ok(spent >= 8, `most tries must get through the lock; ${said}`);
+    const expected = Array.from({ length: spent }, (_, i) => 19 - i);
+    assert.deepEqual([...remainders].sort((a, b) => b - a), expected, `every try got its own counter value; ${said}`);
+    assert.equal(remainingOnDisk(path, 'user'), 20 - spent);
   });
 });
