@@ -14,6 +14,7 @@
 # BouncyCastle 1.72: libbcpkix-java needs libbcutil-java (CMS ASN.1 classes), listed here explicitly.
 # softhsm2: PKCS#11 tests (SOFTHSM2_CONF points at a temporary token directory).
 # golang-cfssl: the bench compares issuance with `cfssl serve` (CFSSL is what people use instead).
+# ldap-utils: ldapsearch reads the certificate directory in the tests, as relying parties do.
 set -euo pipefail
 if (($#)); then
   echo "usage: bash scripts/setup.sh   (no arguments; installs Debian packages if missing, then runs npm ci)" >&2
@@ -22,7 +23,7 @@ fi
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(openssl default-jre-headless libbcprov-java libbcpkix-java libbcutil-java softhsm2 golang-cfssl)
+PACKAGES=(openssl default-jre-headless libbcprov-java libbcpkix-java libbcutil-java softhsm2 golang-cfssl ldap-utils)
 
 installed() {
   # dpkg -s also succeeds for removed packages whose config files remain, so read the status.

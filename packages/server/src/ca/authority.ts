@@ -45,6 +45,18 @@ import { InThreadPkiWork, type PkiWork } from '../work/pki-work.js';
 /** A distinguished name as the pki library builds it. */
 export type DistinguishedName = ReturnType<typeof parseName>;
 
+/** A CA of an authority with the key that signs for it (see `signingIssuers`). */
+export interface SigningIssuer {
+  authorityId: string;
+  authority: string;
+  issuerId: string;
+  label: string;
+  role: 'root' | 'issuing';
+  active: boolean;
+  cert: Certificate;
+  key: PrivateKey;
+}
+
 /** What it takes to create an authority. */
 export interface AuthoritySpec {
   /** URL-safe name, e.g. "demo-sm2". */
@@ -377,6 +389,24 @@ export class CertificateAuthorities {
     const i = a.issuers.find((x) => x.row.label === label);
     if (!i) throw new NotFoundError('ca.issuer.unknown', `CA "${name}" has no CA certificate "${label}"; it has ${a.issuers.map((x) => x.row.label).join(', ')}`);
     return i.cert;
+  }
+
+  /**
+   * The CAs of an authority with their opened keys, root first: for the publishing modules
+   * (CRLs, OCSP responder certificates), which sign on a CA's behalf. Nothing else may call it.
+   */
+  async signingIssuers(name: string): Promise<SigningIssuer[]> {
+    const a = await this.load(name, this.database.db);
+    return a.issuers.map((i) => ({
+      authorityId: a.row.id,
+      authority: a.row.name,
+      issuerId: i.row.id,
+      label: i.row.label,
+      role: i.row.role,
+      active: i.row.active === 1,
+      cert: i.cert,
+      key: this.issuerKey(i),
+    }));
   }
 
   /** Checks a request against its profile and this authority without signing anything. */
