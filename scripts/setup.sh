@@ -15,6 +15,7 @@
 # softhsm2: PKCS#11 tests (SOFTHSM2_CONF points at a temporary token directory).
 # golang-cfssl: the bench compares issuance with `cfssl serve` (CFSSL is what people use instead).
 # ldap-utils: ldapsearch reads the certificate directory in the tests, as relying parties do.
+# wrk: the HTTP load generator of the OCSP benchmark (a separate process, as relying parties are).
 set -euo pipefail
 if (($#)); then
   echo "usage: bash scripts/setup.sh   (no arguments; installs Debian packages if missing, then runs npm ci)" >&2
@@ -23,7 +24,7 @@ fi
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(openssl default-jre-headless libbcprov-java libbcpkix-java libbcutil-java softhsm2 golang-cfssl ldap-utils)
+PACKAGES=(openssl default-jre-headless libbcprov-java libbcpkix-java libbcutil-java softhsm2 golang-cfssl ldap-utils wrk)
 
 installed() {
   # dpkg -s also succeeds for removed packages whose config files remain, so read the status.
