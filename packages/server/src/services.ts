@@ -12,12 +12,14 @@ import { raMigrations } from './ra/tables.js';
 import { CertificateAuthorities } from './ca/authority.js';
 import { RegistrationAuthority, type MaterialLimits } from './ra/registration.js';
 import { PublicationUrls } from './ca/urls.js';
-import type { KeyCustody } from './ca/key-custody.js';
+import { plaintextCustody, type KeyCustody } from './ca/key-custody.js';
 import { ConflictError } from './errors.js';
 import { openPkiWork, type PkiWork } from './work/pki-work.js';
+import { tsaMigrations } from './tsa/tables.js';
+import { TimeStampAuthority } from './tsa/authority.js';
 
 /** Every module's migrations, in the order they run. */
-export const ALL_MIGRATIONS = [auditMigrations, authMigrations, caMigrations, raMigrations];
+export const ALL_MIGRATIONS = [auditMigrations, authMigrations, caMigrations, raMigrations, tsaMigrations];
 
 /** What the services need to start. */
 export interface ServiceOptions {
@@ -45,6 +47,8 @@ export interface Services {
   ca: CertificateAuthorities;
   ra: RegistrationAuthority;
   tokens: TokenRegistry;
+  /** The RFC 3161 time-stamp authority. */
+  tsa: TimeStampAuthority;
   /** Where the pure issuance work runs. */
   work: PkiWork;
   close(): Promise<void>;
@@ -65,11 +69,13 @@ export async function openServices(opts: ServiceOptions): Promise<Services> {
   const ca = new CertificateAuthorities({ database, urls: new PublicationUrls(opts.baseUrl), custody: opts.custody, serials: opts.serials, clock: opts.clock, work });
   const ra = new RegistrationAuthority({ database, ca, limits: opts.materialLimits, clock: opts.clock, work });
   const tokens = new TokenRegistry(database);
+  const tsa = new TimeStampAuthority({ database, ca, custody: opts.custody ?? plaintextCustody, clock: opts.clock });
   return {
     database,
     ca,
     ra,
     tokens,
+    tsa,
     work,
     async close() {
       await work.close();
@@ -83,6 +89,27 @@ export const DEMO_AUTHORITIES = [
   { name: 'demo-sm2', algorithm: 'sm2', organization: 'health-pki 演示认证机构', displayName: '演示CA（SM2）' },
   { name: 'demo-p256', algorithm: 'p256', organization: 'health-pki demo CA', displayName: 'Demo CA (ECDSA P-256)' },
 ] as const;
+
+/** The demo time-stamp units: POST /tsa (ECDSA P-256, the default) and POST /tsa/sm2. */
+export const DEMO_TSA_UNITS = [
+  { name: 'p256', authority: 'demo-p256', isDefault: true },
+  { name: 'sm2', authority: 'demo-sm2', isDefault: false },
+] as const;
+
+/** Gives a deployment that has the demo CAs but no time-stamp unit the demo units. */
+async function bootstrapTimeStamping(services: Services): Promise<void> {
+  if ((await services.tsa.listUnits()).length > 0) return;
+  const names = new Set((await services.ca.listAuthorities()).map((a) => a.name));
+  for (const unit of DEMO_TSA_UNITS) {
+    if (!names.has(unit.authority)) continue;
+    try {
+      await services.tsa.createUnit(SYSTEM_PRINCIPAL, { ...unit });
+    } catch (e) {
+      // Another process sharing the database created it first.
+      if (!(e instanceof ConflictError)) throw e;
+    }
+  }
+}
 
 /**
  * First-start set-up: the bootstrap administrator's token in DIR/admin.token and, when the
@@ -103,5 +130,6 @@ export async function bootstrap(services: Services, dataDir: string): Promise<{ 
       }
     }
   }
+  await bootstrapTimeStamping(services);
   return { tokenFile: file, tokenCreated: created, createdCas };
 }

@@ -76,6 +76,11 @@ export function attributeValue(type: AttrType | undefined, value: string): Attri
   return new AttributeValue({ utf8String: value });
 }
 
+/** Escapes an attribute value so that parseName reads it back as one value (",", "+", "=", "\\", "/"). */
+export function escapeDnValue(v: string): string {
+  return v.replace(/([,+=\\/])/g, '\\$1');
+}
+
 /**
  * Parses a distinguished name written most-significant first, "C=CN,O=某医院,CN=张三" (commas,
  * "+" for multi-valued RDNs, backslash escapes) or OpenSSL's "/C=CN/O=…/CN=…".

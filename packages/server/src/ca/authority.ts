@@ -17,6 +17,7 @@ import {
   generateKey,
   getProfile,
   issueFromProfile,
+  escapeDnValue,
   parseName,
   randomSerial,
   serialToHex,
@@ -224,11 +225,6 @@ export function spkiFingerprint(spki: Uint8Array): string {
   return createHash('sha256').update(spki).digest('hex');
 }
 
-/** Escapes a value for parseName (RFC 4514 special characters). */
-function dnValue(v: string): string {
-  return v.replace(/([,+=\\/])/g, '\\$1');
-}
-
 function isoSeconds(d: Date): string {
   return wholeSeconds(d).toISOString();
 }
@@ -289,11 +285,11 @@ export class CertificateAuthorities {
     }
     if (await this.find(spec.name, this.database.db)) throw new ConflictError('ca.exists', `a CA named "${spec.name}" already exists`);
     const now = wholeSeconds(this.clock());
-    const org = dnValue(spec.organization);
+    const org = escapeDnValue(spec.organization);
     const rootKey = generateKey(spec.algorithm);
     const rootCert = issueFromProfile({
       profile: rootProfile,
-      subject: parseName(`C=CN,O=${org},CN=${dnValue(`${spec.name} Root CA`)}`),
+      subject: parseName(`C=CN,O=${org},CN=${escapeDnValue(`${spec.name} Root CA`)}`),
       publicKey: rootKey.publicKey,
       issuerKey: rootKey,
       notBefore: now,
@@ -302,7 +298,7 @@ export class CertificateAuthorities {
     const issuingKey = generateKey(spec.algorithm);
     const issuingCert = issueFromProfile({
       profile: subProfile,
-      subject: parseName(`C=CN,O=${org},CN=${dnValue(`${spec.name} Issuing CA 1`)}`),
+      subject: parseName(`C=CN,O=${org},CN=${escapeDnValue(`${spec.name} Issuing CA 1`)}`),
       publicKey: issuingKey.publicKey,
       issuerCert: rootCert,
       issuerKey: rootKey,

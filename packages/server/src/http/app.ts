@@ -14,6 +14,7 @@ import { systemRoutes } from './routes/system.js';
 import { caRoutes } from './routes/cas.js';
 import { raRoutes } from './routes/ra.js';
 import { officerRoutes } from './routes/officers.js';
+import { tsaRoutes } from './routes/tsa.js';
 import { NotFoundError } from '../errors.js';
 
 /** Options of the HTTP app. */
@@ -57,6 +58,7 @@ export async function buildHttpApp(services: Services, opts: HttpOptions = {}): 
         { name: 'ra', description: 'Applications and their review' },
         { name: 'certificates', description: 'Certificate status: revocation, hold, release' },
         { name: 'publication', description: 'What certificates point at' },
+        { name: 'tsa', description: 'Time-stamping (RFC 3161)' },
         { name: 'admin', description: 'Administration' },
         { name: 'system', description: 'Operations' },
       ],
@@ -85,5 +87,6 @@ export async function buildHttpApp(services: Services, opts: HttpOptions = {}): 
   caRoutes(app, services);
   raRoutes(app, services, metrics);
   officerRoutes(app, services);
+  tsaRoutes(app, services);
   return app;
 }
