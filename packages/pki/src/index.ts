@@ -24,3 +24,4 @@ export * from './ocsp/index.js';
 export * from './cms/index.js';
 export * from './tsp/index.js';
 export * from './envelope/index.js';
+export * from './kmc/index.js';

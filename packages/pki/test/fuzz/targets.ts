@@ -23,6 +23,13 @@ import {
   buildOcspRequest,
   buildOcspResponse,
   buildSm2EnvelopedKey,
+  encodeKmcRequestBody,
+  encodeKmcResponseBody,
+  kmcSignatureValid,
+  parseKmcRequestBody,
+  parseKmcResponseBody,
+  parseSignedKmcMessage,
+  signKmcMessage,
   envelopePrivateKey,
   openEnvelopedPrivateKey,
   openSm2EnvelopedKey,
@@ -44,6 +51,7 @@ import {
   TimeStampResponse,
   importPublicKey,
   keyUsageExt,
+  nameToDer,
   parseName,
   publicKeyFromSpki,
   signCms,
@@ -374,5 +382,55 @@ export const envelope: FuzzTarget = {
   },
 };
 
+const KMC_SIGNER = generateKey('sm2');
+const KMC_T0 = new Date('2026-11-28T08:00:00Z');
+
+/**
+ * CA–KMC messages as the KMC (requests) and the CA (responses) receive them: the signed wrapper,
+ * its signature check and the body, in that order, as the services read them.
+ */
+export const kmcMessage: FuzzTarget = {
+  name: 'kmc-message',
+  seeds: [
+    signKmcMessage(
+      encodeKmcRequestBody({
+        caName: nameToDer(parseName('C=CN,O=CA,CN=KMC access')),
+        requests: [
+          { type: 'apply', keyType: 'sm2', userCertNo: 0x1234n, recipientSpki: ENVELOPE_HOLDERS.sm2.publicKey.spki, notBefore: KMC_T0, notAfter: addDays(KMC_T0, 730), userName: '李四' },
+          { type: 'restore', userCertNo: 0x1234n, recipientSpki: ENVELOPE_HOLDERS.sm2.publicKey.spki },
+          { type: 'revoke', userCertNo: 9n },
+        ],
+        requestTime: KMC_T0,
+        taskNo: 1n,
+      }),
+      KMC_SIGNER,
+    ),
+    signKmcMessage(
+      encodeKmcResponseBody({
+        kmName: nameToDer(parseName('C=CN,CN=KMC')),
+        responses: [
+          { type: 'key', userCertNo: 0x1234n, publicSpki: KMC_SIGNER.publicKey.spki, envelope: buildSm2EnvelopedKey(generateKey('sm2'), ENVELOPE_HOLDERS.sm2.publicKey) },
+          { type: 'revoked', userCertNo: 9n },
+          { type: 'error', code: 3, description: 'no such key' },
+        ],
+        respondTime: KMC_T0,
+        taskNo: 1n,
+      }),
+      KMC_SIGNER,
+    ),
+  ],
+  isExpectedError: isPkiError,
+  parse(input) {
+    const msg = parseSignedKmcMessage(input);
+    const valid = kmcSignatureValid(msg, KMC_SIGNER.publicKey);
+    try {
+      return [valid, parseKmcRequestBody(msg.body).requests.length];
+    } catch (e) {
+      if (!isPkiError(e)) throw e;
+      return [valid, parseKmcResponseBody(msg.body).responses.length];
+    }
+  },
+};
+
 /** Every fuzz target; `npm run fuzz` runs them all, `--target NAME` one of them. */
-export const targets: FuzzTarget[] = [keyImport, certificate, certificationRequest, crl, ocspRequest, ocspResponse, cms, envelope, tspRequest, tspResponse];
+export const targets: FuzzTarget[] = [keyImport, certificate, certificationRequest, crl, ocspRequest, ocspResponse, cms, envelope, tspRequest, tspResponse, kmcMessage];
