@@ -11,5 +11,7 @@ export type { KeyCustody } from './ca/key-custody.js';
 export * from './ra/registration.js';
 export type { ApplicationKind, ApplicationState } from './ra/tables.js';
 export * from './services.js';
+export { KeyManagementCentre, type KmcOptions, type KmcClientView, type EscrowView } from './kmc/centre.js';
+export { openKmcServices, buildKmcApp, startKmcServer, KMC_REQUEST_TYPE, KMC_RESPONSE_TYPE, type KmcServices, type KmcServiceOptions, type RunningKmc } from './kmc/server.js';
 export { buildHttpApp, type HttpOptions } from './http/app.js';
 export * from './server.js';

@@ -1,0 +1,111 @@
+/**
+ * The KMC as its own service: its own database (SQLite in its data directory, or PostgreSQL), its
+ * own keys, and an HTTP front with one protocol endpoint. Requests authenticate by their
+ * signature (see centre.ts), so the endpoint needs no other credential; operators manage clients
+ * with `hpki kmc client …` on the KMC's own machine.
+ *
+ *   POST /kmc              body: CARequest DER (application/x-kmc-request) → KMRespond DER
+ *   GET  /kmc/certificate  the KMC's signing certificate (DER), for CAs to pin
+ *   GET  /healthz
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { sql } from 'kysely';
+import { openDatabase, type Database } from '../store/database.js';
+import { migrate } from '../store/migrate.js';
+import { auditMigrations } from '../audit/log.js';
+import { plaintextCustody, type KeyCustody } from '../ca/key-custody.js';
+import { handleError } from '../http/errors.js';
+import { NotFoundError } from '../errors.js';
+import { KeyManagementCentre, type KmcOptions } from './centre.js';
+import { kmcMigrations } from './tables.js';
+
+/** Media types of the protocol endpoint. */
+export const KMC_REQUEST_TYPE = 'application/x-kmc-request';
+export const KMC_RESPONSE_TYPE = 'application/x-kmc-response';
+
+/** A request carries at most 64 items of a few hundred bytes each. */
+const REQUEST_LIMIT = 64 * 1024;
+
+/** Where the KMC keeps its data, and how it runs. */
+export interface KmcServiceOptions extends Omit<KmcOptions, 'database' | 'custody'> {
+  dataDir: string;
+  dbUrl?: string;
+  custody?: KeyCustody;
+}
+
+/** An open KMC: its database and centre. */
+export interface KmcServices {
+  database: Database;
+  centre: KeyManagementCentre;
+  close(): Promise<void>;
+}
+
+/** Opens the KMC's own database, migrates it (audit + kmc tables only) and makes its identity. */
+export async function openKmcServices(opts: KmcServiceOptions): Promise<KmcServices> {
+  const database = await openDatabase({ url: opts.dbUrl, dataDir: opts.dataDir });
+  try {
+    await migrate(database, [auditMigrations, kmcMigrations]);
+    const centre = new KeyManagementCentre({ ...opts, database, custody: opts.custody ?? plaintextCustody });
+    await centre.certificate();
+    return { database, centre, close: () => database.close() };
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
+}
+
+/** The KMC's HTTP app (not listening yet). */
+export async function buildKmcApp(services: KmcServices, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: opts.logger ?? { level: 'info' }, bodyLimit: REQUEST_LIMIT, return503OnClosing: true });
+  app.addContentTypeParser(KMC_REQUEST_TYPE, { parseAs: 'buffer', bodyLimit: REQUEST_LIMIT }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((e, req, reply) => handleError(e, req, reply));
+  app.setNotFoundHandler((req, reply) => handleError(new NotFoundError('route.unknown', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
+
+  app.post('/kmc', async (req, reply) => {
+    const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
+    const response = await services.centre.handle(body);
+    return reply.type(KMC_RESPONSE_TYPE).header('cache-control', 'no-store').send(response);
+  });
+  app.get('/kmc/certificate', async (_req, reply) => reply.type('application/pkix-cert').send((await services.centre.certificate()).der));
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      await sql`select 1`.execute(services.database.db);
+      return { status: 'ok', database: services.database.dialect };
+    } catch (e) {
+      return reply.code(503).send({ status: 'unavailable', message: e instanceof Error ? e.message : String(e) });
+    }
+  });
+  return app;
+}
+
+/** A running KMC. */
+export interface RunningKmc {
+  url: string;
+  services: KmcServices;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** Opens the KMC and listens on `port` (0: any free port). */
+export async function startKmcServer(opts: KmcServiceOptions & { port?: number; host?: string; logger?: FastifyServerOptions['logger'] }): Promise<RunningKmc> {
+  const services = await openKmcServices(opts);
+  let app: FastifyInstance | undefined;
+  try {
+    app = await buildKmcApp(services, { logger: opts.logger });
+    const url = await app.listen({ port: opts.port ?? 8090, host: opts.host ?? '127.0.0.1' });
+    const running = app;
+    return {
+      url,
+      services,
+      app: running,
+      async close() {
+        await running.close();
+        await services.close();
+      },
+    };
+  } catch (e) {
+    await app?.close().catch(() => undefined);
+    await services.close();
+    throw e;
+  }
+}
