@@ -4,6 +4,7 @@ export * from './oids.js';
 export * from './encoding/pem.js';
 export * from './crypto/hash.js';
 export * from './crypto/keys.js';
+export * from './crypto/external-key.js';
 export * from './crypto/signature.js';
 export * from './crypto/sm2.js';
 export { sm2Encrypt, sm2Decrypt } from './crypto/sm2-encrypt.js';

@@ -111,7 +111,7 @@ function attribute(type: string, value: Buffer): Buffer {
 }
 
 /** [n] IMPLICIT SET OF: DER-sorted elements under a context tag. */
-function implicitSet(tag: number, elements: Buffer[]): Buffer {
+export function implicitSet(tag: number, elements: Buffer[]): Buffer {
   const set = derSetOf(elements);
   return derTlv(tag, [set.subarray(headerLength(set))]);
 }

@@ -8,6 +8,7 @@ import { ParseError, PkiError, UnsupportedError, parsing } from '../errors.js';
 import { toDer, toPem } from '../encoding/pem.js';
 import { childTlvs, expectTlv, readBitString, readOid, type Tlv } from '../encoding/der.js';
 import { sm2PublicFromPrivate } from './sm2.js';
+import type { HashName } from './hash.js';
 
 /** The key algorithms a CA or a holder may generate. */
 export const KEY_ALGORITHMS = ['sm2', 'p256', 'p384', 'rsa2048', 'rsa3072'] as const;
@@ -29,16 +30,35 @@ export interface PublicKey {
   readonly sm2Point?: Uint8Array;
 }
 
-/** A private key, with its unencrypted PKCS#8 DER, its public half and a Node KeyObject. */
+/**
+ * A private key, with its unencrypted PKCS#8 DER, its public half and a Node KeyObject; or a key
+ * held by a device (an HSM), which has only its public half and a `signer` (see external-key.ts).
+ */
 export interface PrivateKey {
   readonly kind: KeyKind;
   readonly curve?: string;
   readonly bits: number;
+  /** Throws for a key held by a device: its private half never leaves it. */
   readonly pkcs8: Buffer;
+  /** Throws for a key held by a device. */
   readonly node: KeyObject;
   readonly publicKey: PublicKey;
   /** SM2 only: the 32-byte private scalar. */
   readonly sm2D?: Uint8Array;
+  /** Present when the key lives in a device that signs for us; `signData` then goes through it. */
+  readonly signer?: KeySigner;
+}
+
+/** Something outside this process that signs with a private key it keeps (an HSM through PKCS#11). */
+export interface KeySigner {
+  /** Where the key is, for messages and audit (e.g. "PKCS#11 token hpki, key id 0a1b…"). */
+  readonly description: string;
+  /**
+   * Signs `data` hashed with `hash` and returns the signature as X.509 carries it: a DER
+   * ECDSA-Sig-Value for EC keys, the PKCS#1 v1.5 signature for RSA keys. Synchronous, as
+   * PKCS#11 calls are, so that every builder keeps its synchronous signing API.
+   */
+  sign(data: Uint8Array, hash: HashName): Uint8Array;
 }
 
 const CURVE_NAMES: Record<string, string> = {
@@ -174,7 +194,8 @@ function importSpki(der: Buffer, info: SpkiInfo): KeyObject {
   if (jwk) {
     try {
       const node = createPublicKey({ key: jwk, format: 'jwk' });
-      if (node.export({ type: 'spki', format: 'der' }).equals(der)) return node;
+      // A P-256 SPKI in its one DER form is known to export as itself: the export (a third of the import) is spared.
+      if (jwk.kty === 'EC' ? isDerP256Spki(der) : node.export({ type: 'spki', format: 'der' }).equals(der)) return node;
     } catch {
       // not importable this way: the DER import below gives the real answer
     }
@@ -183,6 +204,13 @@ function importSpki(der: Buffer, info: SpkiInfo): KeyObject {
 }
 
 const NULL_PARAMS = Buffer.from([0x05, 0x00]);
+/** SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (66 bytes) }: what OpenSSL writes before a P-256 point. */
+const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+
+/** Whether `der` is the DER SPKI of an uncompressed P-256 point, byte for byte as OpenSSL exports it. */
+function isDerP256Spki(der: Buffer): boolean {
+  return der.length === P256_SPKI_PREFIX.length + 65 && der[P256_SPKI_PREFIX.length] === 0x04 && der.subarray(0, P256_SPKI_PREFIX.length).equals(P256_SPKI_PREFIX);
+}
 const P256_PARAMS = Buffer.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
 
 /** A JWK for an RSA key or an uncompressed P-256 point (P-384's JWK import is slower than DER). */

@@ -74,7 +74,9 @@ export function signData(key: PrivateKey, data: Uint8Array, opts: SignatureOptio
   const algorithm = signatureAlgorithmFor(key, opts);
   const alg = SIG_ALGS.find((a) => a.oid === algorithm.algorithm)!;
   let signature: Buffer;
-  if (alg.kind === 'sm2') {
+  if (key.signer) {
+    signature = Buffer.from(key.signer.sign(data, alg.hash!));
+  } else if (alg.kind === 'sm2') {
     signature = Buffer.from(sm2Sign(key.sm2D!, key.publicKey.sm2Point!, data, opts.sm2UserId ?? SM2_DEFAULT_USER_ID));
   } else if (alg.kind === 'rsa') {
     signature = nodeSign(alg.hash!, data, { key: key.node, padding: constants.RSA_PKCS1_PADDING });

@@ -58,7 +58,7 @@ function altNamesOf(names: x.GeneralName[], out: Violation[]): AltName[] {
 
 function extensionViolations(profile: Profile, cert: Certificate, key: PublicKey | undefined, out: Violation[]): void {
   const seen = new Set<string>();
-  for (const e of cert.extensions) {
+  for (const e of cert.rawExtensions) {
     if (seen.has(e.extnID)) out.push(violation('extensions.duplicate', `extension ${e.extnID} appears more than once`, `扩展 ${e.extnID} 重复出现`));
     seen.add(e.extnID);
     if (!KNOWN_EXTENSIONS.has(e.extnID)) {
@@ -67,7 +67,7 @@ function extensionViolations(profile: Profile, cert: Certificate, key: PublicKey
   }
 
   // keyUsage: present, critical, exactly the profile's bits for this key family.
-  const kuExt = cert.extension(EXT.keyUsage);
+  const kuExt = cert.rawExtension(EXT.keyUsage);
   if (!kuExt) out.push(violation('keyUsage.missing', 'the key usage extension is missing', '缺少密钥用法扩展'));
   else {
     if (!kuExt.critical) out.push(violation('keyUsage.critical', 'the key usage extension must be critical', '密钥用法扩展必须为关键扩展'));
@@ -81,7 +81,7 @@ function extensionViolations(profile: Profile, cert: Certificate, key: PublicKey
   }
 
   // extKeyUsage: exactly the profile's purposes with the profile's criticality, or absent.
-  const ekuExt = cert.extension(EXT.extKeyUsage);
+  const ekuExt = cert.rawExtension(EXT.extKeyUsage);
   if (!profile.extKeyUsage) {
     if (ekuExt) out.push(violation('extKeyUsage.unexpected', 'this profile has no extended key usage', '本模板不含扩展密钥用法'));
   } else if (!ekuExt) {
@@ -100,7 +100,7 @@ function extensionViolations(profile: Profile, cert: Certificate, key: PublicKey
   }
 
   // basicConstraints: CA profiles carry it critical with cA and the pathLen; end entities never say cA.
-  const bcExt = cert.extension(EXT.basicConstraints);
+  const bcExt = cert.rawExtension(EXT.basicConstraints);
   const bc = bcExt ? reading(out, 'basicConstraints.encoding', 'basic constraints', () => cert.basicConstraints) : undefined;
   if (profile.basicConstraints) {
     if (!bcExt) out.push(violation('basicConstraints.missing', 'a CA certificate needs the basic constraints extension', 'CA证书必须包含基本约束扩展'));
@@ -116,10 +116,10 @@ function extensionViolations(profile: Profile, cert: Certificate, key: PublicKey
   }
 
   // Key identifiers: SKI always; AKI always except that a self-signed root may omit it (if present it names its own key).
-  const skiExt = cert.extension(EXT.subjectKeyIdentifier);
+  const skiExt = cert.rawExtension(EXT.subjectKeyIdentifier);
   if (!skiExt) out.push(violation('subjectKeyIdentifier.missing', 'the subject key identifier is missing', '缺少主题密钥标识符'));
   else if (skiExt.critical) out.push(violation('subjectKeyIdentifier.critical', 'the subject key identifier must not be critical', '主题密钥标识符不得为关键扩展'));
-  const akiExt = cert.extension(EXT.authorityKeyIdentifier);
+  const akiExt = cert.rawExtension(EXT.authorityKeyIdentifier);
   const selfSigned = profile.class === 'root-ca';
   if (!akiExt) {
     if (!selfSigned) out.push(violation('authorityKeyIdentifier.missing', 'the authority key identifier is missing', '缺少颁发机构密钥标识符'));
@@ -140,14 +140,14 @@ function extensionViolations(profile: Profile, cert: Certificate, key: PublicKey
   }
 
   // Revocation pointers only where the profile has them; ocsp-nocheck only on OCSP responder certificates.
-  if (!profile.revocationInfo && (cert.extension(EXT.crlDistributionPoints) || cert.extension(EXT.authorityInfoAccess))) {
+  if (!profile.revocationInfo && (cert.rawExtension(EXT.crlDistributionPoints) || cert.rawExtension(EXT.authorityInfoAccess))) {
     out.push(violation('revocationInfo.unexpected', 'this profile carries no CRL distribution points or authority information access', '本模板不含CRL分发点和颁发机构信息访问扩展'));
   }
-  const noCheck = cert.extension(OID.ocspNoCheck);
+  const noCheck = cert.rawExtension(OID.ocspNoCheck);
   if (profile.ocspNoCheck && !noCheck) out.push(violation('ocspNoCheck.missing', 'an OCSP responder certificate needs id-pkix-ocsp-nocheck', 'OCSP响应者证书必须包含 id-pkix-ocsp-nocheck 扩展'));
   if (!profile.ocspNoCheck && noCheck) out.push(violation('ocspNoCheck.unexpected', 'only OCSP responder certificates carry id-pkix-ocsp-nocheck', '只有OCSP响应者证书才可包含 id-pkix-ocsp-nocheck 扩展'));
 
-  const sanExt = cert.extension(EXT.subjectAltName);
+  const sanExt = cert.rawExtension(EXT.subjectAltName);
   if (sanExt?.critical) out.push(violation('san.critical', 'subject alternative name must not be critical when the subject is not empty', '主题非空时主题备用名称不得为关键扩展'));
 }
 
@@ -163,13 +163,13 @@ export function certificateViolations(profile: Profile, cert: Certificate, issue
   if (serial.length > 20 || (serial[0]! & 0x80) !== 0 || cert.serialHex.replace(/0/g, '') === '') {
     out.push(violation('certificate.serial', 'the serial number must be positive and at most 20 octets (RFC 5280 §4.1.2.2)', '证书序列号必须为正数且不超过20字节'));
   }
-  if (cert.tbs.signature.algorithm !== cert.signatureAlgorithm.algorithm) {
+  if (cert.tbsSignatureAlgorithmOid !== cert.signatureAlgorithm.algorithm) {
     out.push(violation('signature.algorithmMismatch', 'the signature algorithm inside and outside the signed part differ', '签名部分内外的签名算法不一致'));
   }
   out.push(...subjectViolations(profile, cert.subject));
   const key = reading(out, 'key.algorithm', 'the subject public key', () => cert.publicKey);
   if (key) out.push(...keyViolations(profile, key));
-  const identity: HealthIdentity = reading(out, 'identity.encoding', 'an identity extension', () => readIdentity(cert.extensions)) ?? {};
+  const identity: HealthIdentity = reading(out, 'identity.encoding', 'an identity extension', () => readIdentity(cert.rawExtensions)) ?? {};
   out.push(...identityViolations(profile, identity));
   const sans = reading(out, 'san.encoding', 'subject alternative name', () => cert.subjectAltNames) ?? [];
   out.push(...altNameViolations(profile, altNamesOf(sans, out)));

@@ -10,8 +10,8 @@ import { readTlv } from '../encoding/der.js';
 import { DerWriter, derAlgorithm, derOid, derTimeLength, isUtcTime, tlvLength } from '../encoding/der-writer.js';
 import type { PrivateKey, PublicKey } from '../crypto/keys.js';
 import { signData, signatureAlgorithmFor, type SignatureOptions } from '../crypto/signature.js';
-import { extensionLength, extensionParts, writeExtension, type ExtensionParts } from './extensions.js';
-import { wholeSeconds } from './time.js';
+import { basicConstraintsExt, extensionLength, extensionParts, keyUsageExt, subjectKeyIdentifierExt, writeExtension, type ExtensionParts, type KeyUsageName } from './extensions.js';
+import { addDays, wholeSeconds } from './time.js';
 import { Certificate, W, certificateFromParts, checkName, readAlgorithm, readSpki, type CertificateFields, type RawAlgorithm, type RawExtension, type RawSpki } from './certificate.js';
 
 /**
@@ -79,7 +79,17 @@ export function buildCertificate(tpl: CertificateTemplate, signer: PrivateKey, o
     extensionsPresent: parts.extensions.length > 0,
     signatureAlgorithm: algorithm.raw,
     signature,
+    publicKey: tpl.publicKey,
   });
+}
+
+/** The DER of a Name as a certificate built from it carries it (equal to the schema encoder's). */
+export function nameDer(name: x.Name): Buffer {
+  const parts = nameParts(name);
+  if (parts instanceof Uint8Array) return Buffer.from(parts);
+  const w = new DerWriter(nameSize(parts));
+  writeName(w, parts);
+  return w.result();
 }
 
 /** A TBSCertificate's fields as bytes (or, for names, ready to be written), to be measured and written. */
@@ -297,4 +307,23 @@ function stringValue(v: x.AttributeValue): StringValue | undefined {
     return undefined;
   }
   return undefined;
+}
+
+/**
+ * A self-signed end-entity certificate for a service's own signing key (the KMC, a CA's
+ * KMC-access identity, the audit key): not a CA, only the given usages, trusted by pinning it.
+ */
+export function selfSignedSigningCertificate(key: PrivateKey, subject: x.Name, opts: { notBefore: Date; days: number; usages?: KeyUsageName[] }): Certificate {
+  const notBefore = wholeSeconds(opts.notBefore);
+  return buildCertificate(
+    {
+      serialNumber: randomSerial(),
+      subject,
+      notBefore,
+      notAfter: addDays(notBefore, opts.days),
+      publicKey: key.publicKey,
+      extensions: [basicConstraintsExt(false), keyUsageExt(opts.usages ?? ['digitalSignature']), subjectKeyIdentifierExt(key.publicKey)],
+    },
+    key,
+  );
 }

@@ -6,7 +6,22 @@ import { childTlvs, expectTlv, readBitString, readBoolean, readDerTime, readInte
 import { DerWriter, derAlgorithm, derOid, derTimeLength, isUtcTime, tlvLength } from '../encoding/der-writer.js';
 import { publicKeyFromSpki, type PrivateKey, type PublicKey } from '../crypto/keys.js';
 import { signData, signatureAlgorithmFor, verifyData, type SignatureOptions } from '../crypto/signature.js';
-import { EXT, decodeExtension, extensionLength, extensionParts, keyUsageNames, writeExtension, type ExtensionParts, type KeyUsageName } from './extensions.js';
+import {
+  EXT,
+  decodeExtension,
+  extensionLength,
+  extensionParts,
+  keyUsageNames,
+  readAuthorityKeyId,
+  readBasicConstraints,
+  readKeyIdentifier,
+  readKeyUsageNames,
+  readOidList,
+  readPolicyOids,
+  writeExtension,
+  type ExtensionParts,
+  type KeyUsageName,
+} from './extensions.js';
 import { formatName } from './name.js';
 import { readIdentity, type HealthIdentity } from './identity.js';
 import { wholeSeconds } from './time.js';
@@ -55,6 +70,8 @@ export interface CertificateFields {
   extensions?: RawExtension[];
   signatureAlgorithm: RawAlgorithm;
   signature: Buffer;
+  /** The subject key, when the builder already holds it imported from these very SPKI bytes. */
+  publicKey?: PublicKey;
 }
 
 /** Makes a Certificate from DER that buildCertificate just wrote and the fields it wrote it from. */
@@ -93,6 +110,7 @@ export class Certificate {
     this.tbsDer = fields.tbsDer;
     this.issuerDer = fields.issuerDer;
     this.subjectDer = fields.subjectDer;
+    this.cachedKey = fields.publicKey;
   }
 
   /** Parses a certificate from PEM or DER; bad input is a ParseError. */
@@ -177,6 +195,10 @@ export class Certificate {
     this.cachedKey ??= publicKeyFromSpki(this.spkiDer);
     return this.cachedKey;
   }
+  /** The OID of the signature field inside the TBSCertificate (RFC 5280 wants it equal to the outer one). */
+  get tbsSignatureAlgorithmOid(): string {
+    return this.fields.innerAlgorithm.oid;
+  }
   get signatureAlgorithm(): x.AlgorithmIdentifier {
     this.cachedAlgorithm ??= algorithmIdentifier(this.fields.signatureAlgorithm);
     return this.cachedAlgorithm;
@@ -185,14 +207,33 @@ export class Certificate {
     return Buffer.from(this.fields.signature);
   }
   get extensions(): readonly x.Extension[] {
+    this.cachedExtensions ??= this.rawExtensions.map((e) => new x.Extension({ extnID: e.extnID, critical: e.critical, extnValue: new OctetString(ownBuffer(e.value)) }));
+    return this.cachedExtensions;
+  }
+  /** The extensions as read: OID, criticality and the extnValue bytes. */
+  get rawExtensions(): readonly RawExtension[] {
     // A certificate this library built has well-formed extensions by construction: read them now.
     this.fields.extensions ??= parsing('certificate', () => readOptionalFields(this.tbsDer, childTlvs(this.tbsDer, readTlv(this.tbsDer, 0, W), W).slice(7)).extensions);
-    this.cachedExtensions ??= this.fields.extensions.map((e) => new x.Extension({ extnID: e.extnID, critical: e.critical, extnValue: new OctetString(ownBuffer(e.value)) }));
-    return this.cachedExtensions;
+    return this.fields.extensions;
+  }
+  /**
+   * Reads the extension with this OID by hand (`read` returns undefined for forms it leaves to the
+   * schema) or else with the schema decoder: `absent` when there is no such extension.
+   */
+  private fastDecoded<T, S extends object>(oid: string, read: (value: Buffer) => T | undefined, type: new () => S, convert: (decoded: S) => T): T | undefined {
+    const raw = this.rawExtension(oid);
+    if (!raw) return undefined;
+    const fast = read(raw.value);
+    return fast !== undefined ? fast : convert(decodeExtension(this.extension(oid)!, type));
   }
   /** The extension with this OID, if present. */
   extension(oid: string): x.Extension | undefined {
-    return this.extensions.find((e) => e.extnID === oid);
+    // Asking for an absent extension spares making the schema objects of all the others.
+    return this.rawExtension(oid) && this.extensions.find((e) => e.extnID === oid);
+  }
+  /** The extension with this OID as read (OID, criticality, extnValue bytes), if present. */
+  rawExtension(oid: string): RawExtension | undefined {
+    return this.rawExtensions.find((e) => e.extnID === oid);
   }
   /** Decodes the extension with this OID with the given schema, if present. */
   decoded<T extends object>(oid: string, type: new () => T): T | undefined {
@@ -200,34 +241,31 @@ export class Certificate {
     return e ? decodeExtension(e, type) : undefined;
   }
   get basicConstraints(): x.BasicConstraints | undefined {
-    return this.decoded(EXT.basicConstraints, x.BasicConstraints);
+    return this.fastDecoded(EXT.basicConstraints, readBasicConstraints, x.BasicConstraints, (bc) => bc);
   }
   get isCa(): boolean {
     return this.basicConstraints?.cA === true;
   }
   /** Key usage names, or undefined when the extension is absent (any usage allowed). */
   get keyUsage(): KeyUsageName[] | undefined {
-    const ku = this.decoded(EXT.keyUsage, x.KeyUsage);
-    return ku ? keyUsageNames(ku) : undefined;
+    return this.fastDecoded(EXT.keyUsage, readKeyUsageNames, x.KeyUsage, keyUsageNames);
   }
   get extKeyUsage(): string[] | undefined {
-    const eku = this.decoded(EXT.extKeyUsage, x.ExtendedKeyUsage);
-    return eku ? [...eku] : undefined;
+    return this.fastDecoded(EXT.extKeyUsage, readOidList, x.ExtendedKeyUsage, (eku) => [...eku]);
   }
   get subjectKeyId(): Buffer | undefined {
-    const ski = this.decoded(EXT.subjectKeyIdentifier, x.SubjectKeyIdentifier);
-    return ski ? Buffer.from(ski.buffer) : undefined;
+    return this.fastDecoded(EXT.subjectKeyIdentifier, readKeyIdentifier, x.SubjectKeyIdentifier, (ski) => Buffer.from(ski.buffer));
   }
   get authorityKeyId(): Buffer | undefined {
-    const aki = this.decoded(EXT.authorityKeyIdentifier, x.AuthorityKeyIdentifier);
-    return aki?.keyIdentifier ? Buffer.from(aki.keyIdentifier.buffer) : undefined;
+    const aki = this.fastDecoded(EXT.authorityKeyIdentifier, readAuthorityKeyId, x.AuthorityKeyIdentifier, (a) => (a.keyIdentifier ? Buffer.from(a.keyIdentifier.buffer) : null));
+    return aki ?? undefined;
   }
   get subjectAltNames(): x.GeneralName[] {
     return [...(this.decoded(EXT.subjectAltName, x.SubjectAlternativeName) ?? [])];
   }
   /** Policy OIDs from certificatePolicies. */
   get policies(): string[] {
-    return [...(this.decoded(EXT.certificatePolicies, x.CertificatePolicies) ?? [])].map((p) => p.policyIdentifier);
+    return this.fastDecoded(EXT.certificatePolicies, readPolicyOids, x.CertificatePolicies, (ps) => [...ps].map((p) => p.policyIdentifier)) ?? [];
   }
   /** URIs from cRLDistributionPoints full names. */
   get crlUrls(): string[] {
@@ -242,7 +280,7 @@ export class Certificate {
   }
   /** Identity numbers from the GB/T 20518 extensions. */
   get identity(): HealthIdentity {
-    return readIdentity(this.extensions);
+    return readIdentity(this.rawExtensions);
   }
   /** Issuer and subject are the same name (byte-equal encoding). */
   get isSelfIssued(): boolean {
@@ -370,10 +408,15 @@ function readOptionalFields(der: Buffer, rest: Tlv[]): { uniqueIds: boolean; ext
   return out;
 }
 
-/** Extensions ::= SEQUENCE OF SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+/** extensions [3] EXPLICIT Extensions */
 function readExtensions(der: Buffer, wrapper: Tlv): RawExtension[] {
   const list = expectTlv(der, wrapper.valueStart, 0x30, 'extensions');
   if (list.end !== wrapper.end) throw new ParseError(W, 'extensions [3] must hold exactly one SEQUENCE');
+  return readExtensionList(der, list);
+}
+
+/** Extensions ::= SEQUENCE OF SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+export function readExtensionList(der: Buffer, list: Tlv): RawExtension[] {
   return childTlvs(der, list, 'extensions').map((e) => {
     if (e.tag !== 0x30) throw new ParseError('extensions', 'each extension must be a SEQUENCE');
     const p = childTlvs(der, e, 'extension');
@@ -398,7 +441,7 @@ export function readAlgorithm(der: Buffer, t: Tlv): RawAlgorithm {
 }
 
 /** The AlgorithmIdentifier object the schema decoder would give: NULL parameters are `null`, others their TLV. */
-function algorithmIdentifier(a: RawAlgorithm): x.AlgorithmIdentifier {
+export function algorithmIdentifier(a: RawAlgorithm): x.AlgorithmIdentifier {
   const isNull = a.params?.length === 2 && a.params[0] === 0x05 && a.params[1] === 0x00;
   const parameters = a.params === undefined ? undefined : isNull ? null : new Uint8Array(a.params).buffer;
   return new x.AlgorithmIdentifier({ algorithm: a.oid, parameters });
@@ -436,7 +479,7 @@ function ownBuffer(b: Uint8Array): ArrayBuffer {
  * PrintableString and IA5String values, nearly all there are, are decoded here (~50 times
  * faster); a name with anything else is handed whole to the schema decoder.
  */
-function decodeName(der: Buffer): x.Name {
+export function decodeName(der: Buffer): x.Name {
   const rdns: x.RelativeDistinguishedName[] = [];
   for (const rdnT of childTlvs(der, readTlv(der, 0, W), W)) {
     const atvs: x.AttributeTypeAndValue[] = [];

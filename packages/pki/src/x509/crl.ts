@@ -9,7 +9,7 @@ import * as x from '@peculiar/asn1-x509';
 import { ParseError, PkiError, parsing } from '../errors.js';
 import { toDer, toPem } from '../encoding/pem.js';
 import { readTlv, sequenceChildren, tlvBytes, type Tlv, readOid } from '../encoding/der.js';
-import { DerWriter, derTlv as tlv, derIntegerFromBigInt as integerTlv, derTime as timeTlv, derGeneralizedTime as generalizedTimeTlv, derTimeLength } from '../encoding/der-writer.js';
+import { DerWriter, derHeader, derTlv as tlv, derIntegerFromBigInt as integerTlv, derTime as timeTlv, derTimeLength } from '../encoding/der-writer.js';
 import type { PrivateKey, PublicKey } from '../crypto/keys.js';
 import { signData, signatureAlgorithmFor, verifyData, type SignatureOptions } from '../crypto/signature.js';
 import { EXT, decodeExtension, extension, keyIdentifier } from './extensions.js';
@@ -155,6 +155,10 @@ export class Crl {
   /** Parses a CRL from PEM or DER; bad input is a ParseError. */
   static parse(input: Uint8Array | string): Crl {
     const der = toDer(input, ['X509 CRL', 'CRL'], 'CRL');
+    return parsing('CRL', () => new Crl(der));
+  }
+  /** Parses DER that the caller hands over without copying it (buildCrl's own output); the caller must not change it. */
+  static ownDer(der: Buffer): Crl {
     return parsing('CRL', () => new Crl(der));
   }
 
@@ -459,7 +463,8 @@ export interface CrlOptions {
   crlNumber: bigint;
   /** The base CRL number: when set, the result is a delta CRL (deltaCRLIndicator, critical). */
   deltaOf?: bigint;
-  entries: Array<{ serial: Uint8Array; revocationDate: Date; reason?: RevocationReason; invalidityDate?: Date }>;
+  /** The revoked certificates: a list, or a CrlEntryWriter they were streamed into. */
+  entries: readonly CrlEntryInput[] | CrlEntryWriter;
   issuingDistributionPoint?: {
     urls?: string[];
     onlyContainsUserCerts?: boolean;
@@ -520,66 +525,170 @@ export function buildCrl(opts: CrlOptions, sigOpts?: SignatureOptions): Crl {
 
   const sigAlgDer = Buffer.from(AsnConvert.serialize(signatureAlgorithmFor(opts.signer, sigOpts)));
   const extsDer = Buffer.from(AsnConvert.serialize(new x.Extensions(exts)));
-  const revoked = encodeEntries(opts.entries);
-  const tbsDer = tlv(0x30, [
+  const revoked = entryPieces(opts.entries);
+  // The CRL is written once into one buffer (a million entries are tens of MB): the TBS goes in
+  // after room for the outer header, is signed where it lies, and the signature follows it.
+  const head = [
     Buffer.from([0x02, 0x01, 0x01]), // version v2
     sigAlgDer,
     issuerNameDer,
     timeTlv(opts.thisUpdate),
     timeTlv(opts.nextUpdate),
-    ...(revoked ? [revoked] : []), // RFC 5280 §5.1.2.6: absent, not empty, when nothing is revoked
-    tlv(0xa0, [extsDer]),
-  ]);
+    // RFC 5280 §5.1.2.6: the revoked list is absent, not empty, when nothing is revoked.
+    ...(revoked ? [derHeader(0x30, revoked.length)] : []),
+  ];
+  const tail = tlv(0xa0, [extsDer]);
+  const tbsContent = head.reduce((n, p) => n + p.length, 0) + (revoked?.length ?? 0) + tail.length;
+  const tbsHeader = derHeader(0x30, tbsContent);
+  const tbsLength = tbsHeader.length + tbsContent;
+  const out = Buffer.allocUnsafe(6 + tbsLength + sigAlgDer.length + 6 + 1 + MAX_SIGNATURE);
+  let pos = 6;
+  for (const part of [tbsHeader, ...head, ...(revoked?.pieces ?? []), tail]) pos += part.copy(out, pos);
+  const tbsDer = out.subarray(6, pos);
   const { signature } = signData(opts.signer, tbsDer, sigOpts);
-  const sigBits = tlv(0x03, [Buffer.from([0]), signature]);
-  return Crl.parse(tlv(0x30, [tbsDer, sigAlgDer, sigBits]));
+  if (signature.length > MAX_SIGNATURE) throw new PkiError('options.crl', `a ${signature.length}-byte signature is larger than CRLs allow for`);
+  pos += sigAlgDer.copy(out, pos);
+  pos += derHeader(0x03, signature.length + 1).copy(out, pos);
+  out[pos++] = 0; // no unused bits
+  pos += signature.copy(out, pos);
+  const outerHeader = derHeader(0x30, pos - 6);
+  const start = 6 - outerHeader.length;
+  outerHeader.copy(out, start);
+  return Crl.ownDer(out.subarray(start, pos));
 }
+
+/** Room for the signature value: RSA-16384 is 2,048 bytes; ECDSA and SM2 are far smaller. */
+const MAX_SIGNATURE = 2048;
 
 /** An extension whose value is already DER. */
 function rawExtension(oid: string, critical: boolean, valueDer: Buffer): x.Extension {
   return new x.Extension({ extnID: oid, critical, extnValue: new OctetString(valueDer) });
 }
 
-/** Writes the revokedCertificates SEQUENCE, or undefined for an empty list. */
-function encodeEntries(entries: CrlOptions['entries']): Buffer | undefined {
-  if (entries.length === 0) return undefined;
-  const w = new DerWriter(entries.length * 48 + 16);
-  for (const e of entries) {
+/** One revoked certificate to list in a CRL being built. */
+export interface CrlEntryInput {
+  /** Serial number as INTEGER content bytes (a leading 00 when the top bit is set). */
+  serial: Uint8Array;
+  revocationDate: Date;
+  reason?: RevocationReason;
+  invalidityDate?: Date;
+}
+
+/** Entries go into chunks of this size, so a million entries are never copied to grow a buffer. */
+const ENTRY_CHUNK = 1 << 20;
+
+/**
+ * Encodes revoked entries one by one straight into DER, so that a caller streaming a million
+ * rows from a database never holds a million entry objects; pass it to buildCrl as `entries`.
+ */
+export class CrlEntryWriter {
+  private readonly chunks: DerWriter[] = [];
+  private w: DerWriter;
+  private n = 0;
+  constructor(expectedEntries = 64) {
+    this.w = new DerWriter(Math.min(ENTRY_CHUNK, Math.max(64, expectedEntries * 48)) + 512);
+    this.chunks.push(this.w);
+  }
+  /** How many entries were added. */
+  get count(): number {
+    return this.n;
+  }
+  /** How many bytes the entries take (the revokedCertificates SEQUENCE's content). */
+  get length(): number {
+    let n = 0;
+    for (const c of this.chunks) n += c.position;
+    return n;
+  }
+  /** The encoded entries in order, as written (views, not copies). */
+  pieces(): Buffer[] {
+    return this.chunks.map((c) => c.result());
+  }
+  /** Appends one entry. */
+  add(e: CrlEntryInput): void {
     if (e.serial.length === 0 || e.serial.length > 126) throw new PkiError('options.crl', 'serial number must be 1 to 126 bytes');
     if (Number.isNaN(e.revocationDate.getTime())) throw new PkiError('options.crl', 'invalid revocation date');
-    const timeLen = derTimeLength(e.revocationDate);
-    const reason = e.reason && e.reason !== 'unspecified' ? REASON_CODES[e.reason] : undefined; // RFC 5280 §5.3.1: omit unspecified
-    let extsLen = 0;
-    let invDer: Buffer | undefined;
-    if (reason !== undefined) extsLen += REASON_EXT_LEN;
-    if (e.invalidityDate) {
-      invDer = generalizedTimeTlv(e.invalidityDate);
-      extsLen += 2 + INVALIDITY_OID_DER.length + 2 + invDer.length;
-    }
-    const extsTotal = extsLen ? 2 + extsLen : 0;
-    const bodyLen = 2 + e.serial.length + timeLen + extsTotal;
-    w.header(0x30, bodyLen);
+    const w = this.writer();
+    const reason = reasonByte(e.reason);
+    const extsLen = entryExtensionsLength(reason, e.invalidityDate !== undefined);
+    w.header(0x30, 2 + e.serial.length + derTimeLength(e.revocationDate) + (extsLen ? 2 + extsLen : 0));
     w.header(0x02, e.serial.length);
     w.bytes(e.serial);
     w.time(e.revocationDate);
     if (extsLen) {
       w.header(0x30, extsLen);
-      if (reason !== undefined) {
-        w.bytes(REASON_EXT_PREFIX);
-        w.byte(reason);
-      }
-      if (invDer) {
-        w.header(0x30, INVALIDITY_OID_DER.length + 2 + invDer.length);
-        w.bytes(INVALIDITY_OID_DER);
-        w.header(0x04, invDer.length);
-        w.bytes(invDer);
-      }
+      writeEntryExtensions(w, reason, e.invalidityDate !== undefined);
+      if (e.invalidityDate) w.generalizedTime(e.invalidityDate);
     }
+    this.n++;
   }
-  return tlv(0x30, [w.result()]);
+  /**
+   * Appends one entry as a database stores it: the serial as hex digits of a positive number and
+   * ISO-8601 UTC times ("2026-01-02T03:04:05.000Z", fractions dropped). No Date or Buffer is made.
+   */
+  addStored(serialHex: string, revokedAt: string, reason?: RevocationReason, invalidityDate?: string): void {
+    if (serialHex.length === 0 || serialHex.length > 250) throw new PkiError('options.crl', 'serial number must be 1 to 126 bytes');
+    const w = this.writer();
+    const mark = w.position;
+    const code = reasonByte(reason);
+    const extsLen = entryExtensionsLength(code, invalidityDate !== undefined);
+    // Written with a one-byte placeholder length, then moved into place if the length needs more.
+    w.header(0x30, 0);
+    const body = w.position;
+    w.hexInteger(serialHex);
+    w.isoTime(revokedAt);
+    if (extsLen) {
+      w.header(0x30, extsLen);
+      writeEntryExtensions(w, code, invalidityDate !== undefined);
+      if (invalidityDate !== undefined) w.isoTime(invalidityDate, true);
+    }
+    w.patchLength(mark, w.position - body);
+    this.n++;
+  }
+  /** The revokedCertificates SEQUENCE, or undefined when no entry was added. */
+  encoded(): Buffer | undefined {
+    return this.n === 0 ? undefined : tlv(0x30, this.pieces());
+  }
+  private writer(): DerWriter {
+    if (this.w.position > ENTRY_CHUNK) {
+      this.w = new DerWriter(ENTRY_CHUNK + 512);
+      this.chunks.push(this.w);
+    }
+    return this.w;
+  }
+}
+
+/** The CRLReason code to write, or undefined (RFC 5280 §5.3.1: unspecified is omitted). */
+function reasonByte(reason: RevocationReason | undefined): number | undefined {
+  return reason && reason !== 'unspecified' ? REASON_CODES[reason] : undefined;
+}
+
+/** Length of an entry's crlEntryExtensions content: reasonCode and invalidityDate (GeneralizedTime, 15 bytes of value). */
+function entryExtensionsLength(reason: number | undefined, invalidity: boolean): number {
+  return (reason !== undefined ? REASON_EXT_LEN : 0) + (invalidity ? INVALIDITY_PREFIX.length + 17 : 0);
+}
+
+/** Writes the reasonCode extension and, when invalidity follows, the invalidityDate extension's header. */
+function writeEntryExtensions(w: DerWriter, reason: number | undefined, invalidity: boolean): void {
+  if (reason !== undefined) {
+    w.bytes(REASON_EXT_PREFIX);
+    w.byte(reason);
+  }
+  if (invalidity) w.bytes(INVALIDITY_PREFIX);
+}
+
+/** The revokedCertificates SEQUENCE's content in pieces with its length, or undefined for an empty list. */
+function entryPieces(entries: readonly CrlEntryInput[] | CrlEntryWriter): { pieces: Buffer[]; length: number } | undefined {
+  let w: CrlEntryWriter;
+  if (entries instanceof CrlEntryWriter) w = entries;
+  else {
+    w = new CrlEntryWriter(entries.length);
+    for (const e of entries) w.add(e);
+  }
+  return w.count === 0 ? undefined : { pieces: w.pieces(), length: w.length };
 }
 
 // reasonCode extension: SEQUENCE { OID 2.5.29.21, OCTET STRING { ENUMERATED n } }
 const REASON_EXT_PREFIX = Buffer.from([0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01]);
 const REASON_EXT_LEN = REASON_EXT_PREFIX.length + 1;
-const INVALIDITY_OID_DER = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x18]);
+// invalidityDate extension up to its GeneralizedTime: SEQUENCE { OID 2.5.29.24, OCTET STRING { ...
+const INVALIDITY_PREFIX = Buffer.from([0x30, 0x18, 0x06, 0x03, 0x55, 0x1d, 0x18, 0x04, 0x11]);

@@ -9,7 +9,7 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as x from '@peculiar/asn1-x509';
 import { createHash } from 'node:crypto';
 import { ParseError, parsing } from '../errors.js';
-import { expectTlv, readBitString } from '../encoding/der.js';
+import { childTlvs, expectTlv, readBitString, readOid, readTlv, type Tlv } from '../encoding/der.js';
 import { DER_TRUE, DerWriter, derAscii, derIntegerFromBigInt, derNamedBits, derOctetString, derOid, derTlv, tlvLength } from '../encoding/der-writer.js';
 import type { PublicKey } from '../crypto/keys.js';
 
@@ -262,4 +262,146 @@ export function decodeKnownExtension(ext: x.Extension): object | undefined {
 export function keyUsageNames(ku: x.KeyUsage): KeyUsageName[] {
   const flags = ku.toNumber();
   return KEY_USAGE_NAMES.filter((n) => (flags & KU_FLAGS[n]) !== 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the common forms by hand
+//
+// A schema decode of one extension value costs 50-150 µs, more than a whole hand-read
+// certificate; issuance decodes a dozen (checking the issuer, linting the result). The readers
+// below take the canonical DER form of the extensions this service issues and that real CAs
+// write, and return undefined for anything else (trailing bytes, long or unusual encodings,
+// rarely used fields): the caller then decodes with the schema, so every odd input is judged
+// exactly as before. test/decode-fastpath.test.ts checks both paths agree on PKITS.
+
+/** The TLV filling `value` exactly, or undefined. */
+function wholeTlv(value: Uint8Array, tag: number): Tlv | undefined {
+  if (value.length < 2 || value[0] !== tag) return undefined;
+  try {
+    const t = readTlv(value, 0);
+    return t.end === value.length ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The children of a constructed TLV, or undefined when they do not fill it exactly. */
+function childrenOf(value: Uint8Array, t: Tlv): Tlv[] | undefined {
+  try {
+    return childTlvs(value, t);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A BIT STRING's flags as the schema's KeyUsage.toNumber() gives them, for strings of at most 4 bytes. */
+export function readKeyUsageFlags(value: Uint8Array): number | undefined {
+  const t = wholeTlv(value, 0x03);
+  const len = t ? t.end - t.valueStart : 0;
+  if (!t || len < 2 || len > 5 || value[t.valueStart]! > 7) return undefined;
+  const unused = value[t.valueStart]!;
+  const bits = (len - 1) * 8 - unused;
+  // Bit i of the string (i = 0 the first octet's most significant bit) is worth 2^i.
+  let flags = 0;
+  for (let i = 0; i < bits; i++) if (value[t.valueStart + 1 + (i >> 3)]! & (0x80 >> (i & 7))) flags += 2 ** i;
+  return flags;
+}
+
+/** The key usage names of a keyUsage value by hand, or undefined for the schema decoder. */
+export function readKeyUsageNames(value: Uint8Array): KeyUsageName[] | undefined {
+  const flags = readKeyUsageFlags(value);
+  return flags === undefined ? undefined : KEY_USAGE_NAMES.filter((n) => (flags & KU_FLAGS[n]) !== 0);
+}
+
+/** The OIDs of a SEQUENCE OF OBJECT IDENTIFIER (extKeyUsage), or undefined for the schema decoder. */
+export function readOidList(value: Uint8Array): string[] | undefined {
+  const t = wholeTlv(value, 0x30);
+  const items = t && childrenOf(value, t);
+  if (!items) return undefined;
+  const out: string[] = [];
+  for (const i of items) {
+    if (i.tag !== 0x06) return undefined;
+    try {
+      out.push(readOid(value, i));
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** basicConstraints { cA BOOLEAN DEFAULT FALSE, pathLen small INTEGER OPTIONAL } by hand, or undefined for the schema decoder. */
+export function readBasicConstraints(value: Uint8Array): x.BasicConstraints | undefined {
+  const t = wholeTlv(value, 0x30);
+  const items = t && childrenOf(value, t);
+  if (!items || items.length > 2) return undefined;
+  let cA = false;
+  let i = 0;
+  if (items[0]?.tag === 0x01) {
+    if (items[0].end - items[0].valueStart !== 1) return undefined;
+    cA = value[items[0].valueStart] !== 0;
+    i = 1;
+  }
+  let pathLenConstraint: number | undefined;
+  const p = items[i];
+  if (p) {
+    if (i + 1 !== items.length || p.tag !== 0x02) return undefined;
+    const len = p.end - p.valueStart;
+    // Small non-negative values only; others are the schema decoder's to judge.
+    if (len < 1 || len > 4 || value[p.valueStart]! & 0x80) return undefined;
+    pathLenConstraint = 0;
+    for (let k = p.valueStart; k < p.end; k++) pathLenConstraint = pathLenConstraint * 256 + value[k]!;
+  } else if (i !== items.length) return undefined;
+  const bc = new x.BasicConstraints({ cA });
+  if (pathLenConstraint !== undefined) bc.pathLenConstraint = pathLenConstraint;
+  return bc;
+}
+
+/** A subjectKeyIdentifier (OCTET STRING) by hand, or undefined for the schema decoder. */
+export function readKeyIdentifier(value: Uint8Array): Buffer | undefined {
+  const t = wholeTlv(value, 0x04);
+  return t && Buffer.from(value.subarray(t.valueStart, t.end));
+}
+
+/**
+ * The keyIdentifier of an authorityKeyIdentifier by hand: `null` when the SEQUENCE is empty,
+ * undefined (schema decoder) when it holds anything but one [0] keyIdentifier.
+ */
+export function readAuthorityKeyId(value: Uint8Array): Buffer | null | undefined {
+  const t = wholeTlv(value, 0x30);
+  const items = t && childrenOf(value, t);
+  if (!items || items.length > 1) return undefined;
+  if (items.length === 0) return null;
+  const k = items[0]!;
+  return k.tag === 0x80 ? Buffer.from(value.subarray(k.valueStart, k.end)) : undefined;
+}
+
+/**
+ * The policy OIDs of certificatePolicies by hand, or undefined for the schema decoder:
+ * SEQUENCE OF SEQUENCE { OID, SEQUENCE OF SEQUENCE { OID, IA5String } OPTIONAL }.
+ */
+export function readPolicyOids(value: Uint8Array): string[] | undefined {
+  const t = wholeTlv(value, 0x30);
+  const infos = t && childrenOf(value, t);
+  if (!infos) return undefined;
+  const out: string[] = [];
+  try {
+    for (const info of infos) {
+      const parts = info.tag === 0x30 ? childTlvs(value, info) : undefined;
+      if (!parts || parts.length < 1 || parts.length > 2 || parts[0]!.tag !== 0x06) return undefined;
+      if (parts[1]) {
+        if (parts[1].tag !== 0x30) return undefined;
+        for (const q of childTlvs(value, parts[1])) {
+          // A CPS URI (IA5String) only: other qualifiers are structures the schema decoder reads whole.
+          const qp = q.tag === 0x30 ? childTlvs(value, q) : undefined;
+          if (!qp || qp.length !== 2 || qp[0]!.tag !== 0x06 || qp[1]!.tag !== 0x16) return undefined;
+          readOid(value, qp[0]!);
+        }
+      }
+      out.push(readOid(value, parts[0]!));
+    }
+  } catch {
+    return undefined;
+  }
+  return out;
 }

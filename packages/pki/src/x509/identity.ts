@@ -6,7 +6,8 @@
 import { AsnProp, AsnPropTypes, AsnType, AsnTypeTypes } from '@peculiar/asn1-schema';
 import type { Extension } from '@peculiar/asn1-x509';
 import { OID } from '../oids.js';
-import { decodeExtension, extension } from './extensions.js';
+import { derAscii } from '../encoding/der-writer.js';
+import { decodeExtension, extension, rawExtension } from './extensions.js';
 
 @AsnType({ type: AsnTypeTypes.Choice })
 class IdentifyCode {
@@ -60,36 +61,73 @@ export const IDENTITY_EXTENSION_OIDS: string[] = [OID.identityCode, ...SIMPLE.ma
 /** The non-critical extensions that carry an identity. */
 export function identityExtensions(id: HealthIdentity): Extension[] {
   const out: Extension[] = [];
-  if (id.residentId || id.militaryOfficerId || id.passportNumber) {
-    const code = id.residentId
-      ? new IdentifyCode({ residenterCardNumber: id.residentId })
-      : id.militaryOfficerId
-        ? new IdentifyCode({ militaryOfficerCardNumber: id.militaryOfficerId })
-        : new IdentifyCode({ passportNumber: id.passportNumber });
-    out.push(extension(OID.identityCode, false, code));
-  }
+  // PrintableStrings are written directly (one byte per UTF-16 unit, as the schema encoder writes
+  // them, which test/decode-fastpath.test.ts checks): a schema encode costs more than the signature.
+  // One IdentifyCode: the resident ID number, else the military officer's, else the passport number.
+  if (id.residentId) out.push(rawExtension(OID.identityCode, false, derAscii(0x80, id.residentId)));
+  else if (id.militaryOfficerId) out.push(extension(OID.identityCode, false, new IdentifyCode({ militaryOfficerCardNumber: id.militaryOfficerId })));
+  else if (id.passportNumber) out.push(rawExtension(OID.identityCode, false, derAscii(0x82, id.passportNumber)));
   for (const [field, oid] of SIMPLE) {
     const v = id[field];
-    if (v) out.push(extension(oid, false, new PrintableValue(v)));
+    if (v) out.push(rawExtension(oid, false, derAscii(0x13, v)));
   }
   return out;
 }
 
-/** Reads whichever identity extensions are present. */
-export function readIdentity(extensions: readonly Extension[]): HealthIdentity {
+/** An extension as a certificate or request reader gives it without schema objects: OID, criticality, extnValue bytes. */
+interface ReadExtension {
+  extnID: string;
+  critical: boolean;
+  value: Uint8Array;
+}
+
+/** Reads whichever identity extensions are present (schema objects, or extensions as read). */
+export function readIdentity(extensions: ReadonlyArray<Extension | ReadExtension>): HealthIdentity {
   const id: HealthIdentity = {};
   for (const ext of extensions) {
+    if (ext.extnID !== OID.identityCode && !SIMPLE.some(([, oid]) => oid === ext.extnID)) continue;
+    const bytes = 'value' in ext ? ext.value : new Uint8Array(ext.extnValue.buffer);
+    const schema = () => ('value' in ext ? rawExtension(ext.extnID, ext.critical, bytes) : ext);
     if (ext.extnID === OID.identityCode) {
-      const code = decodeExtension(ext, IdentifyCode);
+      const code = readIdentifyCode(bytes) ?? decodeExtension(schema(), IdentifyCode);
       if (code.residenterCardNumber) id.residentId = code.residenterCardNumber;
       if (code.militaryOfficerCardNumber) id.militaryOfficerId = code.militaryOfficerCardNumber;
       if (code.passportNumber) id.passportNumber = code.passportNumber;
       continue;
     }
     const simple = SIMPLE.find(([, oid]) => oid === ext.extnID);
-    if (simple) id[simple[0]] = decodeExtension(ext, PrintableValue).value;
+    if (simple) id[simple[0]] = readPrintable(bytes) ?? decodeExtension(schema(), PrintableValue).value;
   }
   return id;
+}
+
+// Issuance reads these twice per certificate (request, lint) and a schema decode costs more than
+// the rest of the lint: the common forms are read by hand, anything else by the schema as before.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The one TLV of `value` with a string read one byte per character (as the schema reads PrintableString), or undefined. */
+function wholeString(value: Uint8Array, tag: number, utf8 = false): string | undefined {
+  if (value.length < 2 || value[0] !== tag || value[1]! >= 0x80 || value[1]! + 2 !== value.length) return undefined;
+  const bytes = value.subarray(2);
+  if (!utf8) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** IdentifyCode by hand (short form only), or undefined for the schema decoder. */
+function readIdentifyCode(value: Uint8Array): IdentifyCode | undefined {
+  const tag = value[0];
+  const text = tag === 0x81 ? wholeString(value, tag, true) : tag === 0x80 || tag === 0x82 ? wholeString(value, tag) : undefined;
+  if (text === undefined) return undefined;
+  return new IdentifyCode(tag === 0x80 ? { residenterCardNumber: text } : tag === 0x81 ? { militaryOfficerCardNumber: text } : { passportNumber: text });
+}
+
+/** A PrintableString value by hand (short form only), or undefined for the schema decoder. */
+function readPrintable(value: Uint8Array): string | undefined {
+  return wholeString(value, 0x13);
 }
 
 const RESIDENT_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
