@@ -15,6 +15,9 @@ import { register as registerEnroll } from './commands/enroll.js';
 import { register as registerRevoke } from './commands/revoke.js';
 import { register as registerCa } from './commands/ca.js';
 import { register as registerToken } from './commands/token.js';
+import { register as registerBackup } from './commands/backup.js';
+import { register as registerAudit } from './commands/audit.js';
+import { register as registerKmc } from './commands/kmc.js';
 
 /** Builds the program with every command group registered. */
 export function buildProgram(): Command {
@@ -37,6 +40,9 @@ export function buildProgram(): Command {
   registerRevoke(program);
   registerCa(program);
   registerToken(program);
+  registerBackup(program);
+  registerAudit(program);
+  registerKmc(program);
   return program;
 }
 

@@ -6,9 +6,14 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { bootstrap, openServices, type ServiceOptions, type Services } from './services.js';
 import { buildHttpApp } from './http/app.js';
+import { DirectoryServer } from './publish/directory/server.js';
+import { join } from 'node:path';
+import { SYSTEM_PRINCIPAL } from './auth/principal.js';
+import type { KmcEndpoint } from './kmc/link.js';
+import { startKmcServer, type RunningKmc } from './kmc/server.js';
 
 /** Everything `startServer` needs. */
-export interface ServerOptions extends Omit<ServiceOptions, 'baseUrl'> {
+export interface ServerOptions extends Omit<ServiceOptions, 'baseUrl' | 'kmc'> {
   port?: number;
   host?: string;
   /** Public base URL; defaults to http://<host>:<port> (localhost for 0.0.0.0). */
@@ -16,6 +21,20 @@ export interface ServerOptions extends Omit<ServiceOptions, 'baseUrl'> {
   logger?: FastifyServerOptions['logger'];
   /** Create the bootstrap token and demo CAs on first start (default true). */
   bootstrap?: boolean;
+  /**
+   * Serve HTTPS with this certificate and key (PEM) and ask clients for a certificate, trusting
+   * this deployment's CA certificates as client CAs (as at start-up): a request with a client
+   * certificate bound to an officer acts as that officer (see docs/security.md).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Also serve the read-only LDAP directory (docs/directory.md) on this port, on `host`; off when absent. */
+  ldapPort?: number;
+  /**
+   * The key management centre for dual certificates: a remote one, or 'embedded' — a KMC with its
+   * own database and master key in DATA_DIR/kmc, run in this process on a loopback port and told
+   * to serve this CA (the demonstration default of `hpki start`). None when absent.
+   */
+  kmc?: KmcEndpoint | 'embedded';
 }
 
 /** A running service. */
@@ -27,6 +46,8 @@ export interface RunningServer {
   services: Services;
   tokenFile: string;
   createdCas: string[];
+  /** The LDAP directory, when `ldapPort` was given. */
+  directory?: DirectoryServer;
   close(): Promise<void>;
 }
 
@@ -36,18 +57,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // Certificates carry the base URL, so it must be known before the services start: with port 0
   // (tests) a free port is picked first, so that the base URL can name it.
   const port = opts.port === 0 && opts.baseUrl === undefined ? await freePort(host) : (opts.port ?? 8080);
-  const baseUrl = opts.baseUrl ?? `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`;
+  const scheme = opts.tls ? 'https' : 'http';
+  const baseUrl = opts.baseUrl ?? `${scheme}://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`;
   let app: FastifyInstance | undefined;
   let services: Services | undefined;
+  let kmc: RunningKmc | undefined;
   try {
-    services = await openServices({ ...opts, baseUrl });
+    if (opts.kmc === 'embedded') kmc = await startKmcServer({ dataDir: join(opts.dataDir, 'kmc'), port: 0, host: '127.0.0.1', logger: opts.logger === undefined ? { level: 'warn' } : opts.logger, clock: opts.clock });
+    const kmcEndpoint = kmc ? { url: kmc.url, certificate: await kmc.services.centre.certificate() } : opts.kmc === 'embedded' ? undefined : opts.kmc;
+    services = await openServices({ ...opts, baseUrl, kmc: kmcEndpoint });
+    if (kmc) await serveThisCa(kmc, services);
     const boot = opts.bootstrap === false ? { tokenFile: '', createdCas: [] as string[] } : await bootstrap(services, opts.dataDir);
-    app = await buildHttpApp(services, { logger: opts.logger });
+    const https = opts.tls ? await clientCertificateTls(services, opts.tls) : undefined;
+    app = await buildHttpApp(services, { https, logger: opts.logger });
     await app.listen({ port, host });
     const addr = app.server.address();
-    const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : baseUrl;
+    const url = typeof addr === 'object' && addr ? `${scheme}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : baseUrl;
     const running = app;
     const svc = services;
+    const directory = opts.ldapPort === undefined ? undefined : await DirectoryServer.start(svc, { port: opts.ldapPort, host });
     return {
       url,
       baseUrl,
@@ -55,16 +83,35 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       services: svc,
       tokenFile: boot.tokenFile,
       createdCas: boot.createdCas,
+      directory,
       async close() {
+        await directory?.close();
         await running.close();
         await svc.close();
+        await kmc?.close();
       },
     };
   } catch (e) {
     await app?.close().catch(() => undefined);
     await services?.close().catch(() => undefined);
+    await kmc?.close().catch(() => undefined);
     throw e;
   }
+}
+
+/** Registers this CA service's KMC-access certificate with the embedded KMC (once). */
+async function serveThisCa(kmc: RunningKmc, services: Services): Promise<void> {
+  const access = await services.kmc.accessCertificate();
+  const clients = await kmc.services.centre.listClients();
+  if (clients.some((c) => c.certificate.der.equals(access.der))) return;
+  await kmc.services.centre.addClient(SYSTEM_PRINCIPAL, `local-ca-${clients.length + 1}`, access);
+}
+
+/** HTTPS options that request (but do not require) a client certificate issued under this deployment's CAs. */
+async function clientCertificateTls(services: Services, tls: { cert: string | Buffer; key: string | Buffer }): Promise<import('node:https').ServerOptions> {
+  const { roots, issuing } = await services.auth.certificates.caCertificates();
+  // The access hook validates the certificate itself (path, records, binding); TLS only asks for it.
+  return { cert: tls.cert, key: tls.key, ca: [...roots, ...issuing].map((c) => c.toPem()), requestCert: true, rejectUnauthorized: false };
 }
 
 /** A TCP port that is free right now on `host`. */

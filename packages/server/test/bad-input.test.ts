@@ -171,7 +171,8 @@ for (const backendName of BACKENDS) {
       await refused(404, 'ca.certificate.unknown', 'POST', `/api/v1/cas/demo-sm2/certificates/${issuedSerial}/revoke`, { reason: 'keyCompromise' });
       await refused(404, 'application.unknown', 'POST', '/api/v1/cas/demo-p256/applications/00000000-0000-0000-0000-000000000000/approve', {});
       await refused(404, 'application.unknown', 'GET', '/api/v1/cas/demo-p256/applications/not-an-application-id', undefined);
-      await refused(404, 'publication.unknown', 'GET', '/ca/demo-p256/root.crl', undefined, null);
+      await refused(404, 'publication.unknown', 'GET', '/ca/demo-p256/root.pem', undefined, null);
+      await refused(404, 'crl.unknown', 'GET', '/ca/demo-p256/issuing-9.crl', undefined, null);
       await refused(404, 'ca.issuer.unknown', 'GET', '/ca/demo-p256/issuing-9.crt', undefined, null);
       await refused(404, 'route.unknown', 'GET', '/api/v1/nothing-here', undefined, null);
     });
@@ -194,8 +195,8 @@ for (const backendName of BACKENDS) {
       const csr = makeCsr('p256').pem;
       await refused(401, 'auth.required', 'POST', '/api/v1/cas/demo-p256/applications', apply({ csr }), null);
       await refused(401, 'auth.required', 'POST', '/api/v1/cas/demo-p256/applications', apply({ csr }), 'x'.repeat(40));
-      await refused(403, 'auth.admin', 'POST', '/api/v1/cas', { name: 'new-ca', algorithm: 'p256', organization: 'x' }, officer);
-      await refused(403, 'auth.admin', 'POST', '/api/v1/officers', { id: 'mallory' }, officer);
+      await refused(403, 'auth.forbidden', 'POST', '/api/v1/cas', { name: 'new-ca', algorithm: 'p256', organization: 'x' }, officer);
+      await refused(403, 'auth.forbidden', 'POST', '/api/v1/officers', { id: 'mallory' }, officer);
       await refused(401, 'auth.required', 'POST', `/api/v1/cas/demo-p256/certificates/${issuedSerial}/revoke`, { reason: 'keyCompromise' }, null);
     });
   });

@@ -112,6 +112,8 @@ for (const backendName of BACKENDS) {
       assert.deepEqual(TimeStampResponse.parse(sha1.rawPayload).failInfo, ['badAlg']);
       const wrongType = await stamp('/tsa', buildTimeStampRequest({ data: DATA, hash: 'sha256' }).der, 'application/json');
       assert.ok(wrongType.statusCode === 400 || wrongType.statusCode === 415, `status ${wrongType.statusCode}`);
+      const json = await app.inject({ method: 'POST', url: '/tsa', headers: { 'content-type': 'application/json' }, payload: '{"hash":"abc"}' });
+      assert.equal(json.statusCode, 415);
       const huge = await stamp('/tsa', Buffer.alloc(64 * 1024, 0x30));
       assert.equal(huge.statusCode, 413);
       const unknown = await stamp('/tsa/nope', buildTimeStampRequest({ data: DATA, hash: 'sha256' }).der);

@@ -6,11 +6,11 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { openServices } from '../src/index.js';
+import { DEV_MASTER_KEY_FILE, createKeyFile, openServices } from '../src/index.js';
 import { createBackend, postgresOff, type TestBackend } from './helpers/backends.js';
 import { httpApi, type Api } from './helpers/api.js';
 import { makeCsr } from './helpers/pki.js';
@@ -35,6 +35,9 @@ describe('two server processes on one PostgreSQL database', { skip: postgresOff 
   test('concurrent issuance never duplicates a serial; racing decisions and status changes never lose an update', async () => {
     backend = await createBackend('postgres');
     second = mkdtempSync(join(tmpdir(), 'hpki-second-'));
+    // One deployment, one master key: both data directories hold the same (demo) key file.
+    createKeyFile(join(backend.dataDir, DEV_MASTER_KEY_FILE));
+    copyFileSync(join(backend.dataDir, DEV_MASTER_KEY_FILE), join(second, DEV_MASTER_KEY_FILE));
     // Both start together: migrations and demo-CA creation race and must settle to one set of CAs.
     servers.push(...(await Promise.all([startServerProcess({ dataDir: backend.dataDir, dbUrl: backend.dbUrl }), startServerProcess({ dataDir: second, dbUrl: backend.dbUrl })])));
     const [a, b] = servers as [ServerProcess, ServerProcess];

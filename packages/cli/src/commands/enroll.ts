@@ -1,6 +1,7 @@
 /** `hpki enroll`: submit a CSR to the service as an application, have it approved, and write the certificate. */
 import type { Command } from 'commander';
-import { extname } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import { CertificationRequestDoc, nameAttributes } from '@health-pki/pki';
 import { collect, readInput, usageError, withContext, writeJson, writeOutput, negativeResult } from '../io.js';
 import { addOnlineOptions, callApi, ServiceAnswerError, type OnlineOptions } from '../online.js';
@@ -14,6 +15,8 @@ interface EnrollOptions extends OnlineOptions {
   applicant?: string;
   material?: string[];
   days?: string;
+  dual?: boolean;
+  outDir?: string;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -51,7 +54,9 @@ export function register(program: Command): void {
     .option('--material <file>', 'application material to attach (scan, form), repeatable; FILE or FILE:type/subtype', collect)
     .option('--days <n>', 'validity in days (default from the profile)')
     .option('--out <file>', 'write the certificate (PEM) here instead of stdout')
-    .option('--chain-out <file>', 'also write the issuing CA and root certificates (PEM)');
+    .option('--chain-out <file>', 'also write the issuing CA and root certificates (PEM)')
+    .option('--dual', 'also issue the encryption certificate (SM2 CA, *-sign profile): the KMC makes its key and envelopes it to the CSR key')
+    .option('--out-dir <dir>', 'with --dual: write DIR/sign.crt, DIR/enc.crt (PEM) and DIR/enc-key.env (the SM2EnvelopedKey, DER)');
   addOnlineOptions(cmd, { token: true })
     .addHelpText(
       'after',
@@ -60,6 +65,7 @@ export function register(program: Command): void {
     .action(async (opts: EnrollOptions) => {
       const csrBytes = readInput(opts.csr, 'certification request');
       const csr = withContext(`certification request "${opts.csr}"`, () => CertificationRequestDoc.parse(csrBytes));
+      if (opts.outDir !== undefined && !opts.dual) usageError('--out-dir is for --dual (sign.crt, enc.crt, enc-key.env); use --out for one certificate');
       const days = opts.days === undefined ? undefined : Number(opts.days);
       if (days !== undefined && !(Number.isInteger(days) && days > 0)) usageError(`--days must be a positive whole number, not "${opts.days}"`);
       const applicant = opts.applicant ?? nameAttributes(csr.subject, 'CN')[0] ?? csr.subjectText;
@@ -70,6 +76,7 @@ export function register(program: Command): void {
         applicant: { name: applicant.slice(0, 128) },
         materials: (opts.material ?? []).map(readMaterial),
         ...(days !== undefined ? { validityDays: days } : {}),
+        ...(opts.dual ? { dual: true } : {}),
       });
       let approved: any;
       try {
@@ -83,10 +90,18 @@ export function register(program: Command): void {
         }
         throw e;
       }
-      writeOutput(approved.certificate.pem, opts.out);
+      if (opts.dual && opts.outDir) {
+        mkdirSync(opts.outDir, { recursive: true });
+        writeOutput(approved.certificate.pem, join(opts.outDir, 'sign.crt'));
+        writeOutput(approved.encryption.certificate.pem, join(opts.outDir, 'enc.crt'));
+        writeOutput(Buffer.from(approved.encryption.envelopedKey, 'base64'), join(opts.outDir, 'enc-key.env'));
+      } else {
+        writeOutput(approved.certificate.pem, opts.out);
+        if (opts.dual) writeOutput(approved.encryption.certificate.pem);
+      }
       if (opts.chainOut) writeOutput(approved.chainPem, opts.chainOut);
       if (opts.json) {
-        writeJson({ application: approved.application, certificate: { ...approved.certificate } });
+        writeJson({ application: approved.application, certificate: { ...approved.certificate }, ...(approved.encryption ? { encryption: approved.encryption } : {}) });
       } else if (opts.out) {
         const note = approved.application.selfApproved ? ' (self-approved by the bootstrap administrator)' : '';
         process.stderr.write(`issued ${approved.certificate.serial} by ${opts.ca} for ${approved.certificate.subject}${note} → ${opts.out}\n`);

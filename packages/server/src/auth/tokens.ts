@@ -1,10 +1,9 @@
 /**
- * Bearer tokens: the minimal credential of this issue. The bootstrap administrator's token is
- * written to DIR/admin.token on first start; the administrator can mint officer tokens. Only the
- * SHA-256 of a token is stored. The security issue replaces this with certificate login and
- * scoped, revocable API tokens; the rest of the service only ever sees a Principal.
+ * The bootstrap administrator's token (and officer tokens minted before officer accounts existed):
+ * written to DIR/admin.token on first start, only its SHA-256 stored. It is for setting up a
+ * deployment (docs/security.md); officers log in with certificates and automation uses scoped API
+ * tokens (accounts.ts, cert-login.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
@@ -13,6 +12,8 @@ import type { ModuleMigrations } from '../store/migrate.js';
 import { nowIso } from '../store/columns.js';
 import { ConflictError, ForbiddenError, InvalidRequestError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
+import { newToken, tokenHash } from './secrets.js';
+import { accountsMigration } from './tables.js';
 
 /** The tables this module owns. */
 export interface AuthTables {
@@ -43,6 +44,7 @@ export const authMigrations: ModuleMigrations = {
           .execute();
       },
     },
+    '0002_accounts': accountsMigration,
   }),
 };
 
@@ -50,14 +52,6 @@ export const authMigrations: ModuleMigrations = {
 export const ADMIN_TOKEN_FILE = 'admin.token';
 /** The principal id of the bootstrap administrator. */
 export const BOOTSTRAP_ADMIN_ID = 'bootstrap-admin';
-
-function tokenHash(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-function newToken(): string {
-  return randomBytes(32).toString('base64url');
-}
 
 function tables(db: Executor): Kysely<AuthTables> {
   return db as unknown as Kysely<AuthTables>;
@@ -103,7 +97,9 @@ export class TokenRegistry {
     const hit = this.cache.get(hash);
     if (hit && hit.until > Date.now()) return hit.principal;
     const row = await tables(this.database.db).selectFrom('auth_tokens').selectAll().where('token_sha256', '=', hash).executeTakeFirst();
-    const principal: Principal | undefined = row ? { id: row.principal_id, role: row.role, bootstrap: row.bootstrap === 1 } : undefined;
+    const principal: Principal | undefined = row
+      ? { id: row.principal_id, role: row.role, bootstrap: row.bootstrap === 1, via: row.bootstrap === 1 ? 'bootstrap-token' : 'legacy-token' }
+      : undefined;
     if (this.cache.size > 10_000) this.cache.clear();
     // Unknown tokens are cached too, so a flood of bad tokens does not become a flood of queries.
     this.cache.set(hash, { principal, until: Date.now() + CACHE_MS });

@@ -39,9 +39,11 @@ import { appendAudit } from '../audit/log.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, RuleError } from '../errors.js';
 import type { CaTables, CertificateStatus } from './tables.js';
 import { plaintextCustody, type KeyCustody } from './key-custody.js';
+import { caKeyContext } from './master-key-custody.js';
 import { PublicationUrls } from './urls.js';
 import { CA_PROFILES, certificateFacts, precheckRequest, type SignedResult } from '../work/pki-tasks.js';
 import { InThreadPkiWork, type PkiWork } from '../work/pki-work.js';
+import { insertIdentityNumbers } from './search.js';
 
 /** A distinguished name as the pki library builds it. */
 export type DistinguishedName = ReturnType<typeof parseName>;
@@ -110,6 +112,11 @@ export interface IssueInput {
   identity?: HealthIdentity;
   altNames?: AltName[];
   validityDays?: number;
+  /**
+   * A serial chosen beforehand, for an encryption certificate whose key the KMC escrowed under
+   * it; a repeat is then a 409, not a retry. Default: 128 fresh random bits.
+   */
+  serial?: Uint8Array;
 }
 
 /** A certificate as the CA records it. */
@@ -252,6 +259,8 @@ function toRecord(authority: string, issuerLabel: string, row: CaTables['ca_cert
 /** The certification authorities of one deployment. */
 export class CertificateAuthorities {
   readonly urls: PublicationUrls;
+  /** The CRL partition a certificate this CA signs at `at` belongs to (set by the CRL publisher); 0 when unset. */
+  crlPartition?: (issuerId: string, at: Date) => Promise<number>;
   private readonly database: Database;
   private readonly custody: KeyCustody;
   private readonly serials: () => Uint8Array;
@@ -286,7 +295,9 @@ export class CertificateAuthorities {
     if (await this.find(spec.name, this.database.db)) throw new ConflictError('ca.exists', `a CA named "${spec.name}" already exists`);
     const now = wholeSeconds(this.clock());
     const org = escapeDnValue(spec.organization);
-    const rootKey = generateKey(spec.algorithm);
+    // A custody that keeps keys in a device (an HSM) makes them there; otherwise they are made here and sealed.
+    const newKey = (label: string) => (this.custody.generate ? this.custody.generate(spec.algorithm, `${spec.name} ${label}`) : generateKey(spec.algorithm));
+    const rootKey = newKey('root');
     const rootCert = issueFromProfile({
       profile: rootProfile,
       subject: parseName(`C=CN,O=${org},CN=${escapeDnValue(`${spec.name} Root CA`)}`),
@@ -295,7 +306,7 @@ export class CertificateAuthorities {
       notBefore: now,
       serialNumber: this.serials(),
     });
-    const issuingKey = generateKey(spec.algorithm);
+    const issuingKey = newKey('issuing-1');
     const issuingCert = issueFromProfile({
       profile: subProfile,
       subject: parseName(`C=CN,O=${org},CN=${escapeDnValue(`${spec.name} Issuing CA 1`)}`),
@@ -329,7 +340,7 @@ export class CertificateAuthorities {
           parent_id: parent,
           serial: cert.serialHex,
           cert_der: cert.der,
-          key_sealed: this.custody.seal(key),
+          key_sealed: this.custody.seal(key, caKeyContext(id)),
           key_protection: this.custody.protection,
           active,
           created_at: at,
@@ -438,9 +449,9 @@ export class CertificateAuthorities {
         altNames: input.altNames,
         validityDays: input.validityDays,
         notBefore: at.getTime(),
-        serial: this.serials(),
+        serial: input.serial ?? this.serials(),
         urls: {
-          crlUrls: [this.urls.crl(a.row.name, issuer.row.label)],
+          crlUrls: [this.urls.crl(a.row.name, issuer.row.label, (await this.crlPartition?.(issuer.row.id, at)) ?? 0)],
           ocspUrls: [this.urls.ocsp(a.row.name)],
           caIssuersUrls: [this.urls.caCertificate(a.row.name, issuer.row.label)],
         },
@@ -478,7 +489,10 @@ export class CertificateAuthorities {
       try {
         return await commit(signed);
       } catch (e) {
-        if (e instanceof SerialTakenError) continue; // serial already taken by this authority: draw again
+        if (e instanceof SerialTakenError) {
+          if (input.serial) throw new ConflictError('ca.serial.taken', `serial ${e.serial} is already used by CA "${name}"`);
+          continue; // serial already taken by this authority: draw again
+        }
         throw e;
       }
     }
@@ -577,7 +591,7 @@ export class CertificateAuthorities {
   }
 
   private issuerKey(i: LoadedIssuer): PrivateKey {
-    i.key ??= this.custody.open(Buffer.from(i.row.key_sealed), i.row.key_protection);
+    i.key ??= this.custody.open(Buffer.from(i.row.key_sealed), i.row.key_protection, caKeyContext(i.row.id));
     return i.key;
   }
 
@@ -603,11 +617,12 @@ export class CertificateAuthorities {
     // The hottest statements of the service are written as SQL (no query builder): see store/sql.ts.
     const inserted = await run(
       tx,
-      sql`insert into ca_certificates (authority_id, serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, status, revoked_at, reason, invalidity_date, der, issued_at, version)
-          values (${row.authority_id}, ${row.serial}, ${row.issuer_id}, ${row.profile}, ${row.subject}, ${row.spki_sha256}, ${row.not_before}, ${row.not_after}, ${row.status}, ${null}, ${null}, ${null}, ${row.der}, ${row.issued_at}, ${row.version})
+      sql`insert into ca_certificates (authority_id, serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, status, revoked_at, reason, invalidity_date, der, issued_at, version, holder_org, holder_email)
+          values (${row.authority_id}, ${row.serial}, ${row.issuer_id}, ${row.profile}, ${row.subject}, ${row.spki_sha256}, ${row.not_before}, ${row.not_after}, ${row.status}, ${null}, ${null}, ${null}, ${row.der}, ${row.issued_at}, ${row.version}, ${cert.holder.holderOrg}, ${cert.holder.holderEmail})
           on conflict (authority_id, serial) do nothing`,
     );
     if (inserted !== 1) return undefined;
+    if (cert.holder.identityNumbers.length > 0) await insertIdentityNumbers(tx, authorityId, row.serial, cert.holder.identityNumbers);
     await run(
       tx,
       sql`insert into ca_status_changes (authority_id, serial, version, from_status, to_status, reason, at, actor) values (${authorityId}, ${row.serial}, ${1}, ${null}, ${'valid'}, ${null}, ${at}, ${'ca'})`,

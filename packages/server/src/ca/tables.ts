@@ -1,7 +1,9 @@
 /**
  * The tables the CA module owns: certification service agencies ("authorities"), their CA keys
  * and certificates ("issuers", root and issuing CAs), every certificate they signed, and the
- * history of each certificate's status. Nothing outside src/ca/ reads or writes them.
+ * history of each certificate's status. Nothing outside src/ca/ writes them; the publishing
+ * modules (src/publish/: CRLs, OCSP, query, directory) read them, read-only, through their own
+ * query modules (e.g. publish/crl/revocations.ts, whose migration adds a partial index here).
  */
 import type { Kysely } from 'kysely';
 import type { ModuleMigrations } from '../store/migrate.js';
@@ -56,6 +58,18 @@ export interface CaTables {
     issued_at: string;
     /** Incremented by every status change; updates are guarded by it (no lost updates). */
     version: number;
+    /** The holder's organisation (the subject's first O), for search; null when absent or for rows older than migration 0002. */
+    holder_org?: string | null;
+    /** The holder's e-mail address (SAN rfc822Name or emailAddress), for the directory's mail filter. */
+    holder_email?: string | null;
+  };
+  /** The GB/T 20518 identity numbers each certificate carries, normalised (see search.ts), one row per number. */
+  ca_certificate_identities: {
+    authority_id: string;
+    serial: string;
+    /** residentId, unifiedSocialCreditCode, …: the HealthIdentity field. */
+    kind: string;
+    number: string;
   };
   ca_status_changes: {
     authority_id: string;
@@ -139,6 +153,25 @@ export const caMigrations: ModuleMigrations = {
             .addForeignKeyConstraint('ca_status_changes_cert', ['authority_id', 'serial'], 'ca_certificates', ['authority_id', 'serial'])
             .execute();
           await db.schema.createIndex('ca_status_changes_at').on('ca_status_changes').columns(['authority_id', 'at']).execute();
+        },
+      },
+      // Query and download (publish/query) and the directory (publish/directory) search by these;
+      // rows issued before this migration keep nulls and are still found by serial and subject.
+      '0002_search': {
+        async up(db: Kysely<any>) {
+          await db.schema.alterTable('ca_certificates').addColumn('holder_org', 'text').execute();
+          await db.schema.alterTable('ca_certificates').addColumn('holder_email', 'text').execute();
+          // Search pages are ordered by (authority_id, serial): the index serves the filter and the order.
+          await db.schema.createIndex('ca_certificates_holder_org').on('ca_certificates').columns(['holder_org', 'authority_id', 'serial']).execute();
+          await db.schema
+            .createTable('ca_certificate_identities')
+            .addColumn('authority_id', 'text', (c) => c.notNull())
+            .addColumn('serial', 'text', (c) => c.notNull())
+            .addColumn('kind', 'text', (c) => c.notNull())
+            .addColumn('number', 'text', (c) => c.notNull())
+            .addPrimaryKeyConstraint('ca_certificate_identities_pk', ['number', 'authority_id', 'serial', 'kind'])
+            .addForeignKeyConstraint('ca_certificate_identities_cert', ['authority_id', 'serial'], 'ca_certificates', ['authority_id', 'serial'])
+            .execute();
         },
       },
     };

@@ -16,9 +16,13 @@ export class PublicationUrls {
   caCertificate(authority: string, label: string): string {
     return `${this.base}/ca/${encodeURIComponent(authority)}/${encodeURIComponent(label)}.crt`;
   }
-  /** The full CRL of the certificates that CA signed. */
-  crl(authority: string, label: string): string {
-    return `${this.base}/ca/${encodeURIComponent(authority)}/${encodeURIComponent(label)}.crl`;
+  /** The full CRL of the certificates that CA signed (partition n ≥ 1: of those issued in that partition). */
+  crl(authority: string, label: string, partition = 0): string {
+    return `${this.base}/ca/${encodeURIComponent(authority)}/${encodeURIComponent(label)}${partition > 0 ? `-p${partition}` : ''}.crl`;
+  }
+  /** The delta CRLs that go with `crl(authority, label, partition)` (its freshestCRL pointer). */
+  deltaCrl(authority: string, label: string, partition = 0): string {
+    return this.crl(authority, label, partition).replace(/\.crl$/, '-delta.crl');
   }
   /** The OCSP responder of an authority (one for all its CAs; the CertID names the issuer). */
   ocsp(authority: string): string {

@@ -7,14 +7,23 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Services } from '../services.js';
-import { accessHook, type Access } from './access.js';
+import { accessHook, describeAccess, type Access } from './access.js';
 import { handleError } from './errors.js';
 import { ServiceMetrics } from './metrics.js';
 import { systemRoutes } from './routes/system.js';
 import { caRoutes } from './routes/cas.js';
 import { raRoutes } from './routes/ra.js';
 import { officerRoutes } from './routes/officers.js';
+import { authRoutes } from './routes/auth.js';
+import { httpsServerFactory } from './tls.js';
+import { queryRoutes } from '../publish/query/routes.js';
 import { tsaRoutes } from './routes/tsa.js';
+import { recoveryRoutes } from './routes/recovery.js';
+import { mediaRoutes } from './routes/media.js';
+import { ocspServerFactory, type ServerTimeouts } from '../publish/ocsp/http.js';
+import { ocspRoutes } from '../publish/ocsp/routes.js';
+import { auditRoutes } from './routes/audit.js';
+import { recordsRoutes } from './routes/records.js';
 import { NotFoundError } from '../errors.js';
 
 /** Options of the HTTP app. */
@@ -23,22 +32,23 @@ export interface HttpOptions {
   logger?: FastifyServerOptions['logger'];
   /** Limit for bodies of routes that set none (bytes). */
   bodyLimit?: number;
+  /** Serve HTTPS with these options (key, cert, and client CAs when requesting client certificates). */
+  https?: import('node:https').ServerOptions;
+  /** Limits on slow and idle connections (publish/ocsp/http.ts). */
+  timeouts?: ServerTimeouts;
 }
-
-const ACCESS_TEXT: Record<Access, string> = {
-  public: 'Public: no credentials.',
-  officer: 'Needs an RA officer or administrator bearer token.',
-  admin: 'Needs an administrator bearer token.',
-};
 
 /** Builds the app (not listening yet). */
 export async function buildHttpApp(services: Services, opts: HttpOptions = {}): Promise<FastifyInstance> {
+  const ocspFactory = ocspServerFactory(services.ocsp, opts.timeouts, (e) => app.log.error({ err: e }, 'OCSP responder failure (answered tryLater)'));
   const app = Fastify({
     logger: opts.logger ?? { level: 'info' },
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
     // Unknown fields are errors (400), not silently dropped: a misspelt field must not be ignored.
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // /ocsp/ is answered on node:http before fastify: the responder's throughput is a proof point.
+    serverFactory: opts.https ? httpsServerFactory(ocspFactory, opts.https) : ocspFactory,
   });
   const metrics = new ServiceMetrics();
   metrics.install(app);
@@ -59,17 +69,20 @@ export async function buildHttpApp(services: Services, opts: HttpOptions = {}): 
         { name: 'certificates', description: 'Certificate status: revocation, hold, release' },
         { name: 'publication', description: 'What certificates point at' },
         { name: 'tsa', description: 'Time-stamping (RFC 3161)' },
+        { name: 'audit', description: 'The audit log: read, export, verify' },
+        { name: 'records', description: 'Retention of application records' },
         { name: 'admin', description: 'Administration' },
+        { name: 'auth', description: 'Certificate login, sessions, who am I' },
         { name: 'system', description: 'Operations' },
       ],
     },
     // Each route's declared access becomes its security requirement in the document.
     transform: ({ schema, url, route }) => {
-      const access: Access = (route.config as { access?: Access } | undefined)?.access ?? 'admin';
+      const access = describeAccess((route.config as { access?: Access } | undefined)?.access, route.url);
       const s = { ...(schema ?? {}) } as Record<string, unknown>;
-      s['x-hpki-access'] = access;
-      s.description = [s.description, ACCESS_TEXT[access]].filter(Boolean).join(' ');
-      if (access !== 'public') s.security = [{ bearer: [] }];
+      Object.assign(s, { 'x-hpki-access': access.label, 'x-hpki-roles': access.roles, 'x-hpki-per-ca': access.perCa, 'x-hpki-holder': access.holder });
+      s.description = [s.description, access.text].filter(Boolean).join(' ');
+      if (access.label !== 'public') s.security = [{ bearer: [] }];
       return { schema: s as typeof schema, url };
     },
   });
@@ -79,7 +92,7 @@ export async function buildHttpApp(services: Services, opts: HttpOptions = {}): 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.addHook('onRequest', accessHook(services.tokens));
+  app.addHook('onRequest', accessHook(services.auth));
   app.setErrorHandler((e, req, reply) => handleError(e, req, reply));
   app.setNotFoundHandler((req, reply) => handleError(new NotFoundError('route.unknown', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
 
@@ -87,6 +100,13 @@ export async function buildHttpApp(services: Services, opts: HttpOptions = {}): 
   caRoutes(app, services);
   raRoutes(app, services, metrics);
   officerRoutes(app, services);
+  authRoutes(app, services);
+  queryRoutes(app, services);
   tsaRoutes(app, services);
+  recoveryRoutes(app, services);
+  mediaRoutes(app, services);
+  ocspRoutes(app, services.ocsp);
+  auditRoutes(app, services);
+  recordsRoutes(app, services);
   return app;
 }

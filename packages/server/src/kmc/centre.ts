@@ -15,20 +15,16 @@ import {
   KMC_ERRORS,
   ParseError,
   addDays,
-  basicConstraintsExt,
-  buildCertificate,
   buildSm2EnvelopedKey,
   encodeKmcResponseBody,
   generateKey,
-  keyUsageExt,
   kmcSignatureValid,
   parseKmcRequestBody,
   parseName,
   parseSignedKmcMessage,
   publicKeyFromSpki,
-  randomSerial,
+  selfSignedSigningCertificate,
   signKmcMessage,
-  subjectKeyIdentifierExt,
   wholeSeconds,
   type KeyAlgorithm,
   type KmcKeyType,
@@ -85,6 +81,9 @@ function clientPrincipal(name: string): Principal {
 }
 
 const IDENTITY_ID = 'self';
+/** Custody contexts: a sealed key opens only for the row it was sealed for. */
+const IDENTITY_CONTEXT = 'kmc-identity';
+const escrowContext = (clientId: string, certNo: string) => `kmc-key:${clientId}:${certNo}`;
 const TASK_ATTEMPTS = 3;
 
 /** Key generation per KMC key type. */
@@ -265,7 +264,7 @@ export class KeyManagementCentre {
         await run(
           tx,
           sql`insert into kmc_keys (client_id, cert_no, key_type, public_spki, key_sealed, key_protection, state, not_before, not_after, destroy_after, created_at, revoked_at, destroyed_at)
-              values (${client.id}, ${certNo}, ${r.keyType}, ${key.publicKey.spki}, ${this.custody.seal(key)}, ${this.custody.protection}, ${'active'}, ${r.notBefore.toISOString()}, ${r.notAfter.toISOString()}, ${destroyAfter.toISOString()}, ${nowIso(now)}, ${null}, ${null})`,
+              values (${client.id}, ${certNo}, ${r.keyType}, ${key.publicKey.spki}, ${this.custody.seal(key, escrowContext(client.id, certNo))}, ${this.custody.protection}, ${'active'}, ${r.notBefore.toISOString()}, ${r.notAfter.toISOString()}, ${destroyAfter.toISOString()}, ${nowIso(now)}, ${null}, ${null})`,
         );
         await appendAudit(tx, { actor, action: 'kmc.key.generate', target, details: { keyType: r.keyType, recipient: spkiDigest(r.recipientSpki), userName: r.userName ?? null } }, now);
         return { type: 'key', userCertNo: r.userCertNo, publicSpki: key.publicKey.spki, envelope: buildSm2EnvelopedKey(key, recipient) };
@@ -277,7 +276,7 @@ export class KeyManagementCentre {
         const recipient = recipientKey(r.recipientSpki);
         if (typeof recipient === 'string') return failure('badRequest', recipient);
         if (recipient.kind !== 'sm2') return failure('badRequest', 'an SM2 key is enveloped to an SM2 key; userPubKey is not SM2');
-        const key = this.custody.open(Buffer.from(row.key_sealed), row.key_protection);
+        const key = this.custody.open(Buffer.from(row.key_sealed), row.key_protection, escrowContext(client.id, certNo));
         // Revoked keys are restored too: a lost token's certificates are revoked, its data must stay readable.
         await appendAudit(tx, { actor, action: 'kmc.key.restore', target, details: { recipient: spkiDigest(r.recipientSpki), state: row.state } }, now);
         return { type: 'key', userCertNo: r.userCertNo, publicSpki: Buffer.from(row.public_spki), envelope: buildSm2EnvelopedKey(key, recipient) };
@@ -311,20 +310,10 @@ export class KeyManagementCentre {
     if (!row) {
       const key = generateKey(this.identityAlgorithm);
       const now = wholeSeconds(this.clock());
-      const cert = buildCertificate(
-        {
-          serialNumber: randomSerial(),
-          subject: parseName('C=CN,O=health-pki,CN=health-pki Key Management Centre'),
-          notBefore: now,
-          notAfter: addDays(now, 3650),
-          publicKey: key.publicKey,
-          extensions: [basicConstraintsExt(false), keyUsageExt(['digitalSignature']), subjectKeyIdentifierExt(key.publicKey)],
-        },
-        key,
-      );
+      const cert = selfSignedSigningCertificate(key, parseName('C=CN,O=health-pki,CN=health-pki Key Management Centre'), { notBefore: now, days: 3650 });
       try {
         await this.database.transaction(async (tx) => {
-          await run(tx, sql`insert into kmc_identity (id, cert_der, key_sealed, key_protection, created_at) values (${IDENTITY_ID}, ${cert.der}, ${this.custody.seal(key)}, ${this.custody.protection}, ${nowIso(now)})`);
+          await run(tx, sql`insert into kmc_identity (id, cert_der, key_sealed, key_protection, created_at) values (${IDENTITY_ID}, ${cert.der}, ${this.custody.seal(key, IDENTITY_CONTEXT)}, ${this.custody.protection}, ${nowIso(now)})`);
           await appendAudit(tx, { actor: { id: 'system', role: 'admin', bootstrap: false }, action: 'kmc.identity.create', target: 'kmc:identity', details: { algorithm: this.identityAlgorithm, serial: cert.serialHex, keyProtection: this.custody.protection } });
         });
       } catch (e) {
@@ -332,7 +321,7 @@ export class KeyManagementCentre {
       }
       row = await first<KmcTables['kmc_identity']>(this.database.db, sql`select * from kmc_identity where id = ${IDENTITY_ID}`);
     }
-    this.self = { cert: Certificate.parse(Buffer.from(row!.cert_der)), key: this.custody.open(Buffer.from(row!.key_sealed), row!.key_protection) };
+    this.self = { cert: Certificate.parse(Buffer.from(row!.cert_der)), key: this.custody.open(Buffer.from(row!.key_sealed), row!.key_protection, IDENTITY_CONTEXT) };
     return this.self;
   }
 }

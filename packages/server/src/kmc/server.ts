@@ -13,15 +13,18 @@ import { sql } from 'kysely';
 import { openDatabase, type Database } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
 import { auditMigrations } from '../audit/log.js';
-import { plaintextCustody, type KeyCustody } from '../ca/key-custody.js';
+import type { KeyCustody } from '../ca/key-custody.js';
+import { MasterKeyCustody } from '../ca/master-key-custody.js';
+import { securityMigrations } from '../security/master-key.js';
+import { openSealing, type SealingOptions } from '../security/sealing.js';
 import { handleError } from '../http/errors.js';
 import { NotFoundError } from '../errors.js';
 import { KeyManagementCentre, type KmcOptions } from './centre.js';
 import { kmcMigrations } from './tables.js';
+import { KMC_REQUEST_TYPE, KMC_RESPONSE_TYPE } from './media-types.js';
 
-/** Media types of the protocol endpoint. */
-export const KMC_REQUEST_TYPE = 'application/x-kmc-request';
-export const KMC_RESPONSE_TYPE = 'application/x-kmc-response';
+export { KMC_REQUEST_TYPE, KMC_RESPONSE_TYPE };
+
 
 /** A request carries at most 64 items of a few hundred bytes each. */
 const REQUEST_LIMIT = 64 * 1024;
@@ -30,6 +33,9 @@ const REQUEST_LIMIT = 64 * 1024;
 export interface KmcServiceOptions extends Omit<KmcOptions, 'database' | 'custody'> {
   dataDir: string;
   dbUrl?: string;
+  /** The KMC's own master key (default: DIR/master.key, the demonstration key file, as for the CA service). */
+  sealing?: SealingOptions;
+  /** Default: the master-key custody; escrowed keys are never stored in the clear. */
   custody?: KeyCustody;
 }
 
@@ -44,8 +50,9 @@ export interface KmcServices {
 export async function openKmcServices(opts: KmcServiceOptions): Promise<KmcServices> {
   const database = await openDatabase({ url: opts.dbUrl, dataDir: opts.dataDir });
   try {
-    await migrate(database, [auditMigrations, kmcMigrations]);
-    const centre = new KeyManagementCentre({ ...opts, database, custody: opts.custody ?? plaintextCustody });
+    await migrate(database, [auditMigrations, securityMigrations, kmcMigrations]);
+    const custody = opts.custody ?? new MasterKeyCustody((await openSealing(database, opts.dataDir, opts.sealing)).envelope);
+    const centre = new KeyManagementCentre({ ...opts, database, custody });
     await centre.certificate();
     return { database, centre, close: () => database.close() };
   } catch (e) {

@@ -21,6 +21,8 @@ import { spkiFingerprint, type CertificateAuthorities, type CertificateRecord, t
 import type { ApplicationKind, ApplicationState, RaTables } from './tables.js';
 import { CA_PROFILES, altNamesFrom, cleanIdentity } from '../work/pki-tasks.js';
 import { InThreadPkiWork, type PkiWork } from '../work/pki-work.js';
+import { plaintextSealer, type Sealer } from '../security/envelope.js';
+import type { DualCertificates, IssuedEncryption } from './dual.js';
 
 /** The applicant's identity data as the RA officer recorded it from the materials. */
 export interface Applicant {
@@ -71,6 +73,8 @@ export interface ApplicationInput {
   altNames?: AltName[];
   validityDays?: number;
   materials?: MaterialInput[];
+  /** Also issue the encryption certificate of a dual pair (SM2, a *-sign profile; needs a KMC: dual.ts). */
+  dual?: boolean;
 }
 
 /** One entry of the RA's record. */
@@ -137,6 +141,17 @@ export interface RaOptions {
   work?: PkiWork;
   limits?: Partial<MaterialLimits>;
   clock?: () => Date;
+  /** Seals materials at rest (the deployment's envelope); default plaintext, for tests of the RA alone. */
+  sealer?: Sealer;
+  /** Dual certificates through the KMC; without it, dual applications are refused. */
+  dual?: DualCertificates;
+}
+
+/** What an approval issued: the certificate and, for a dual application, the encryption certificate and its key envelope. */
+export interface Approval {
+  application: ApplicationView;
+  issued: IssuedCertificate;
+  encryption?: IssuedEncryption;
 }
 
 
@@ -177,6 +192,8 @@ export class RegistrationAuthority {
   readonly limits: MaterialLimits;
   private readonly clock: () => Date;
   private readonly work: PkiWork;
+  private readonly sealer: Sealer;
+  private readonly dual?: DualCertificates;
 
   constructor(opts: RaOptions) {
     this.database = opts.database;
@@ -184,6 +201,8 @@ export class RegistrationAuthority {
     this.limits = { ...DEFAULT_MATERIAL_LIMITS, ...opts.limits };
     this.clock = opts.clock ?? (() => new Date());
     this.work = opts.work ?? new InThreadPkiWork();
+    this.sealer = opts.sealer ?? plaintextSealer;
+    this.dual = opts.dual;
   }
 
   /**
@@ -194,7 +213,11 @@ export class RegistrationAuthority {
   async apply(actor: Principal, caName: string, input: ApplicationInput): Promise<ApplicationView> {
     requireOfficer(actor);
     const entry = await this.prepareApplication(actor, caName, input);
-    await this.database.transaction((tx) => this.insertApplication(tx, entry, actor));
+    const dual = this.dualWish(input, entry);
+    await this.database.transaction(async (tx) => {
+      await this.insertApplication(tx, entry, actor);
+      if (dual) await dual.request(tx, entry.row.id, entry.row.profile, entry.request.spki);
+    });
     return this.viewOf(entry.row, entry.materials, [entry.event]);
   }
 
@@ -236,13 +259,16 @@ export class RegistrationAuthority {
     return out;
   }
 
-  /** The bytes of one material. */
+  /** The bytes of one material, opened from their seal; every read is audited before the bytes are returned. */
   async getMaterial(actor: Principal, caName: string, applicationId: string, materialId: string): Promise<{ view: MaterialView; content: Buffer }> {
     requireOfficer(actor);
     const app = await this.row(this.database.db, caName, applicationId);
     const m = await tables(this.database.db).selectFrom('ra_materials').selectAll().where('application_id', '=', app.id).where('id', '=', materialId).executeTakeFirst();
     if (!m) throw new NotFoundError('material.unknown', `application ${app.id} has no material ${materialId}`);
-    return { view: materialView(m), content: Buffer.from(m.content) };
+    const content = this.sealer.open(Buffer.from(m.content), m.content_protection, materialContext(m.id));
+    const details = { ca: app.authority_name, name: m.name, size: Number(m.size), sha256: m.sha256 };
+    await this.database.transaction((tx) => appendAudit(tx, { actor, action: 'ra.material.read', target: `ra:application:${app.id}/material:${m.id}`, details }));
+    return { view: materialView(m), content };
   }
 
   /**
@@ -255,7 +281,7 @@ export class RegistrationAuthority {
    * the transaction then decides the application only if it is still the version that was read
    * (otherwise 409 and the signed certificate is dropped unseen), and records the certificate.
    */
-  async approve(actor: Principal, caName: string, id: string, opts: { comment?: string } = {}): Promise<{ application: ApplicationView; issued: IssuedCertificate }> {
+  async approve(actor: Principal, caName: string, id: string, opts: { comment?: string } = {}): Promise<Approval> {
     requireOfficer(actor);
     const app = await this.row(this.database.db, caName, id);
     const selfApproved = this.mayDecide(actor, app);
@@ -267,12 +293,51 @@ export class RegistrationAuthority {
       altNames: JSON.parse(app.alt_names) as AltName[],
       validityDays: app.validity_days ?? undefined,
     };
+    const pair = await this.dual?.of(this.database.db, app.id);
     return this.ca.issueWith(caName, request, (signed) =>
-      this.database.transaction(async (tx) => {
+      this.withEncryption(caName, pair?.encProfile, request, signed, app.id, actor, async (tx) => {
         const { row, issued } = await this.decide(tx, app, actor, signed, selfApproved, opts.comment);
         return { application: await this.view(tx, row), issued };
       }),
     );
+  }
+
+  /**
+   * Runs an approval's transaction. For a dual application it first gets the encryption key from
+   * the KMC and signs its certificate (outside the transaction) and then records it inside; if
+   * the transaction fails, the KMC is told to retire the key it escrowed for nothing (best
+   * effort: an orphan escrow under a serial never issued harms no one).
+   */
+  private async withEncryption<T>(
+    caName: string,
+    encProfile: string | undefined,
+    request: IssueInput,
+    signed: SignedCertificate,
+    applicationId: string,
+    actor: Principal,
+    body: (tx: Executor) => Promise<T>,
+  ): Promise<T & { encryption?: IssuedEncryption }> {
+    const dual = this.dual;
+    if (!encProfile || !dual) return this.database.transaction(body) as Promise<T & { encryption?: IssuedEncryption }>;
+    const prepared = await dual.prepare(caName, encProfile, request, signed);
+    try {
+      return await this.database.transaction(async (tx) => {
+        const result = await body(tx);
+        return { ...result, encryption: await dual.record(tx, applicationId, prepared, actor) };
+      });
+    } catch (e) {
+      await dual.abandon(prepared).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The dual module when `input` asks for a pair (checked now: a refusal leaves nothing behind). */
+  private dualWish(input: ApplicationInput, entry: PreparedApplication): DualCertificates | undefined {
+    if (!input.dual) return undefined;
+    if (!this.dual) throw new RuleError('dual.kmc', 'this CA service has no key management centre, so it cannot issue encryption certificates; start it with --kmc-url and --kmc-cert');
+    if (entry.row.kind !== 'new') throw new RuleError('dual.kind', 'a dual pair is issued for a new application; renew or re-key each certificate of a pair on its own');
+    this.dual.check(entry.row.profile, entry.request.spki);
+    return this.dual;
   }
 
   /**
@@ -283,7 +348,7 @@ export class RegistrationAuthority {
    * records are exactly those of apply + approve (application, both RA events, three audit
    * entries), written in ONE transaction.
    */
-  async enroll(actor: Principal, caName: string, input: ApplicationInput, opts: { comment?: string } = {}): Promise<{ application: ApplicationView; issued: IssuedCertificate }> {
+  async enroll(actor: Principal, caName: string, input: ApplicationInput, opts: { comment?: string } = {}): Promise<Approval> {
     requireOfficer(actor);
     if (!actor.bootstrap) {
       throw new ForbiddenError('ra.maker-checker', `maker-checker: ${actor.id} cannot approve an application it enters itself; enter it (POST /api/v1/cas/${caName}/applications) and let another officer approve it`);
@@ -298,9 +363,11 @@ export class RegistrationAuthority {
       validityDays: input.validityDays,
     };
     const selfApproved = this.mayDecide(actor, entry.row);
+    const dual = this.dualWish(input, entry);
     return this.ca.issueWith(caName, request, (signed) =>
-      this.database.transaction(async (tx) => {
+      this.withEncryption(caName, dual?.check(entry.row.profile, entry.request.spki), request, signed, entry.row.id, actor, async (tx) => {
         await this.insertApplication(tx, entry, actor);
+        await dual?.request(tx, entry.row.id, entry.row.profile, entry.request.spki);
         const { row, issued, events } = await this.decide(tx, entry.row, actor, signed, selfApproved, opts.comment);
         return { application: this.viewOf(row, entry.materials, [entry.event, ...events]), issued };
       }),
@@ -391,7 +458,8 @@ export class RegistrationAuthority {
   }
 
   private async statusChange(actor: Principal, caName: string, serial: string, change: Parameters<CertificateAuthorities['changeStatus']>[3], comment?: string): Promise<CertificateRecord> {
-    requireOfficer(actor);
+    // A holder may report the loss of their own certificate (hold); the HTTP access check (holder.self) established it is theirs.
+    if (!(actor.role === 'holder' && actor.holder?.ca === caName && change.action === 'hold')) requireOfficer(actor);
     if (change.action === 'revoke' && (change.reason === 'cACompromise' || change.reason === 'aACompromise')) {
       throw new RuleError('revocation.reason', `${change.reason} applies to CA and attribute-authority certificates, not to a holder's certificate`);
     }
@@ -473,7 +541,7 @@ export class RegistrationAuthority {
       certificate_serial: null,
       version: 1,
     };
-    const materialRows = materials.map((m) => materialRow(id, m, actor, at));
+    const materialRows = materials.map((m) => materialRow(id, m, actor, at, this.sealer));
     const event = eventRow({ authorityId: authority.id, applicationId: id, action: 'apply', actor, at, details: { kind, profile: req.profile, materials: materials.length, previous: req.previous?.serial } });
     return { row, request: req, materialRows, materials: materialRows.map(materialView), event: eventView(event), eventRow: event };
   }
@@ -597,7 +665,7 @@ export class RegistrationAuthority {
   }
 
   private async insertMaterial(tx: Executor, applicationId: string, m: MaterialInput, actor: Principal, at: string): Promise<MaterialView> {
-    const row = materialRow(applicationId, m, actor, at);
+    const row = materialRow(applicationId, m, actor, at, this.sealer);
     await tables(tx).insertInto('ra_materials').values(row).execute();
     return materialView(row);
   }
@@ -625,14 +693,14 @@ export class RegistrationAuthority {
 
   /** An application as stored, with its materials (metadata) and record read through `ex`. */
   private async view(ex: Executor, row: RaTables['ra_applications']): Promise<ApplicationView> {
-    const materials = await all<Omit<RaTables['ra_materials'], 'content' | 'application_id'>>(
+    const materials = await all<MaterialMeta>(
       ex,
       sql`select id, name, content_type, size, sha256, added_by, added_at from ra_materials where application_id = ${row.id} order by id`,
     );
     const events = await all<RaTables['ra_events']>(ex, sql`select * from ra_events where application_id = ${row.id} order by id`);
     return this.viewOf(
       row,
-      materials.map((m) => materialView({ ...m, application_id: row.id, content: Buffer.alloc(0) })),
+      materials.map(materialView),
       events.map(eventView),
     );
   }
@@ -665,16 +733,23 @@ export class RegistrationAuthority {
   }
 }
 
-/** A material's row, its digest computed (outside any transaction: a material may be megabytes). */
-function materialRow(applicationId: string, m: MaterialInput, actor: Principal, at: string): RaTables['ra_materials'] {
+/** The context a material is sealed under: its row. */
+function materialContext(id: string): string {
+  return `material:${id}`;
+}
+
+/** A material's row, its digest computed and its content sealed (outside any transaction: a material may be megabytes). */
+function materialRow(applicationId: string, m: MaterialInput, actor: Principal, at: string, sealer: Sealer): RaTables['ra_materials'] {
+  const id = orderedId();
   return {
-    id: orderedId(),
+    id,
     application_id: applicationId,
     name: m.name,
     content_type: m.contentType.split(';')[0]!.trim().toLowerCase(),
     size: m.content.length,
     sha256: createHash('sha256').update(m.content).digest('hex'),
-    content: m.content,
+    content: sealer.seal(m.content, materialContext(id)),
+    content_protection: sealer.protection,
     added_by: actor.id,
     added_at: at,
   };
@@ -688,6 +763,9 @@ function eventView(e: RaTables['ra_events']): EventView {
   return { action: e.action, actor: e.actor, at: e.at, serial: e.serial, reason: e.reason, details: JSON.parse(e.details) as Record<string, unknown> };
 }
 
-function materialView(m: RaTables['ra_materials']): MaterialView {
+/** A material's columns other than its bytes. */
+type MaterialMeta = Omit<RaTables['ra_materials'], 'content' | 'content_protection' | 'application_id'>;
+
+function materialView(m: MaterialMeta): MaterialView {
   return { id: m.id, name: m.name, contentType: m.content_type, size: Number(m.size), sha256: m.sha256, addedBy: m.added_by, addedAt: m.added_at };
 }

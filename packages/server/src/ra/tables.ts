@@ -49,8 +49,10 @@ export interface RaTables {
     content_type: string;
     size: number;
     sha256: string;
-    /** SEAM (security issue): stored as received; that issue encrypts materials at rest. */
+    /** Sealed under the master key as "material:<id>" (security/envelope.ts); see content_protection. */
     content: Buffer;
+    /** How `content` is sealed: "master-aes256gcm-v1", "master-sm4gcm-v1", or "plaintext" for rows older than 0002. */
+    content_protection: string;
     added_by: string;
     added_at: string;
   };
@@ -132,6 +134,12 @@ export const raMigrations: ModuleMigrations = {
             .execute();
           await db.schema.createIndex('ra_events_application').on('ra_events').columns(['application_id']).execute();
           await db.schema.createIndex('ra_events_serial').on('ra_events').columns(['authority_id', 'serial']).execute();
+        },
+      },
+      // Materials are sealed at rest from here on; rows written before stay readable as "plaintext".
+      '0002_material_sealing': {
+        async up(db: Kysely<any>) {
+          await db.schema.alterTable('ra_materials').addColumn('content_protection', 'text', (c) => c.notNull().defaultTo('plaintext')).execute();
         },
       },
     };

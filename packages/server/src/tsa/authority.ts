@@ -123,7 +123,7 @@ export class TimeStampAuthority {
           await run(
             tx,
             sql`insert into tsa_units (id, name, is_default, authority_id, cert_der, key_sealed, key_protection, created_at)
-                values (${id}, ${spec.name}, ${spec.isDefault ? 1 : 0}, ${authority.id}, ${signed.certificate.der}, ${this.custody.seal(key)}, ${this.custody.protection}, ${nowIso(this.clock())})`,
+                values (${id}, ${spec.name}, ${spec.isDefault ? 1 : 0}, ${authority.id}, ${signed.certificate.der}, ${this.custody.seal(key, `tsa-key:${id}`)}, ${this.custody.protection}, ${nowIso(this.clock())})`,
           );
           await appendAudit(tx, { actor, action: 'tsa.unit.create', target: `tsa:${spec.name}`, details: { authority: spec.authority, certificate: signed.certificate.serialHex, keyProtection: this.custody.protection } });
         }),
@@ -202,7 +202,7 @@ export class TimeStampAuthority {
   }
 
   private keyOf(unit: LoadedUnit): PrivateKey {
-    unit.key ??= this.custody.open(Buffer.from(unit.row.key_sealed), unit.row.key_protection);
+    unit.key ??= this.custody.open(Buffer.from(unit.row.key_sealed), unit.row.key_protection, `tsa-key:${unit.row.id}`);
     return unit.key;
   }
 

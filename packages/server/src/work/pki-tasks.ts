@@ -16,9 +16,10 @@ import {
   getProfile,
   importPrivateKey,
   issueFromProfile,
+  nameDer,
   nameFromDer,
-  nameToDer,
   publicKeyFromSpki,
+  rawExtension,
   readIdentity,
   type AltName,
   type HealthIdentity,
@@ -28,6 +29,7 @@ import {
   type RevocationUrls,
 } from '@health-pki/pki';
 import { RuleError, TooLargeError } from '../errors.js';
+import { holderFacts, type HolderFacts } from '../ca/holder.js';
 
 /** The largest CSR accepted, in bytes of DER. Real ones are under 4 KiB. */
 export const MAX_CSR_BYTES = 16 * 1024;
@@ -88,6 +90,8 @@ export interface SignedResult {
   spkiSha256: string;
   notBefore: string;
   notAfter: string;
+  /** What query and the directory search by (ca/holder.ts). */
+  holder: HolderFacts;
 }
 
 /** The fields the CA records of a certificate. */
@@ -99,6 +103,7 @@ export function certificateFacts(cert: Certificate): SignedResult {
     spkiSha256: createHash('sha256').update(cert.spkiDer).digest('hex'),
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
+    holder: holderFacts(cert),
   };
 }
 
@@ -200,18 +205,18 @@ export class Workbench {
       ok = false;
     }
     if (!ok) throw new RuleError('csr.signature', 'the CSR is not signed by the key it carries (proof of possession failed)');
-    // The CSR's getters decode afresh on every call: read each part once.
-    const requested = csr.requestedExtensions;
+    const requested = csr.rawRequestedExtensions;
     const csrIdentity = cleanIdentity(readIdentity(requested));
     const explicitIdentity = cleanIdentity(task.identity);
     if (Object.keys(csrIdentity).length > 0 && Object.keys(explicitIdentity).length > 0 && !sameIdentity(csrIdentity, explicitIdentity)) {
       throw new RuleError('identity.mismatch', 'the identity numbers in the CSR differ from those in the application');
     }
     const san = requested.find((e) => e.extnID === EXT.subjectAltName);
-    const sanNames = san ? (decodeKnownExtension(san) as Iterable<{ dNSName?: string }> | undefined) : undefined;
+    const sanNames = san ? (decodeKnownExtension(rawExtension(san.extnID, san.critical, san.value)) as Iterable<{ dNSName?: string }> | undefined) : undefined;
     const csrAltNames = sanNames ? altNamesFrom(sanNames) : [];
     const subject = csr.subject;
-    const subjectDer = nameToDer(subject);
+    // The subject as the certificate will carry it (the builder's encoding of the decoded name).
+    const subjectDer = nameDer(subject);
     const spki = csr.spkiDer;
     const publicKey = csr.publicKey;
     if (task.precheck) {

@@ -53,11 +53,13 @@ const HAS_ISSUER = 'issuers';
  * Runs the work in worker threads. Each worker receives an issuing CA's key once, with the
  * first certificate it signs for that CA (as PKCS#8, inside this process).
  *
- * SEAM (security issue): a key custody that keeps keys in an HSM cannot hand out PKCS#8; it
- * would give each worker its own session instead, or sign in the service's thread.
+ * Keys held by an HSM (PKCS#11 custody) have no PKCS#8 to hand out: certificates of those
+ * issuers are built and signed in the service's thread, one session per process (docs/hsm.md).
  */
 export class WorkerPkiWork implements PkiWork {
   private readonly pool: WorkerPool;
+  /** Signs for issuers whose key is held by a device (see `sign`). */
+  private readonly local = new InThreadPkiWork();
 
   constructor(threads: number) {
     this.pool = new WorkerPool(WORKER_FILE, threads);
@@ -84,6 +86,8 @@ export class WorkerPkiWork implements PkiWork {
   }
 
   sign(task: Omit<SignTask, 'issuerId'>, issuer: SigningIssuer): Promise<SignedResult> {
+    // An HSM-held key cannot be handed to a worker: its certificates are signed in this thread.
+    if (issuer.key.signer) return this.local.sign(task, issuer);
     const worker = this.pool.pick();
     let known = worker.state.get(HAS_ISSUER) as Set<string> | undefined;
     if (!known) worker.state.set(HAS_ISSUER, (known = new Set()));

@@ -4,7 +4,7 @@
  * reported as one line naming the row.
  */
 import { sql } from 'kysely';
-import type { Database } from '../../src/index.js';
+import { verifyAuditLog, type Database } from '../../src/index.js';
 
 async function rows<T>(db: Database, query: ReturnType<typeof sql<T>>): Promise<T[]> {
   return (await query.execute(db.db)).rows;
@@ -27,7 +27,7 @@ export async function consistencyProblems(db: Database): Promise<string[]> {
   // Every holder certificate came out of exactly one approved application (no certificate without its RA record).
   for (const r of await rows<{ serial: string; n: number | string }>(
     db,
-    sql`select c.serial, count(a.id) as n from ca_certificates c left join ra_applications a on a.authority_id = c.authority_id and a.certificate_serial = c.serial where c.profile not in ('root-ca', 'sub-ca') group by c.serial having count(a.id) <> 1`,
+    sql`select c.serial, count(a.id) as n from ca_certificates c left join ra_applications a on a.authority_id = c.authority_id and a.certificate_serial = c.serial where c.profile not in ('root-ca', 'sub-ca', 'tsa', 'ocsp-signing') group by c.serial having count(a.id) <> 1`,
   )) {
     problems.push(`certificate ${r.serial} belongs to ${r.n} applications (expected exactly 1)`);
   }
@@ -77,6 +77,8 @@ export async function consistencyProblems(db: Database): Promise<string[]> {
   const [statusChanges] = await rows<{ n: number | string }>(db, sql`select count(*) as n from ca_status_changes where version > 1`);
   const audited = auditCount('ca.revoke') + auditCount('ca.hold') + auditCount('ca.release');
   if (audited !== Number(statusChanges!.n)) problems.push(`${statusChanges!.n} status changes but ${audited} audit entries`);
+  // The audit chain is whole: no gap, fork or broken hash left by a race, a rollback or a crash.
+  for (const f of (await verifyAuditLog(db.db)).faults) problems.push(`audit chain: ${f.kind} at seq ${f.seq ?? '?'}: ${f.message}`);
   if (db.dialect === 'sqlite') {
     const [check] = await rows<{ integrity_check: string }>(db, sql`pragma integrity_check`);
     if (check?.integrity_check !== 'ok') problems.push(`sqlite integrity_check: ${check?.integrity_check}`);

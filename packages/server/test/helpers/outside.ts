@@ -10,7 +10,7 @@ interface Verdict {
 }
 interface OutsideHelpers {
   opensslVerifyCert(o: { leaf: Der; chain?: Der[]; trusted: Der | Der[]; sm2Id?: string; at?: Date; purpose?: string }): Promise<Verdict>;
-  bcCheck(jobs: Array<{ kind: 'cert'; cert: Der; issuer: Der } | { kind: 'path'; anchor: Der; chain: Der[]; at?: Date } | { kind: 'tsp'; token: Der; data?: Uint8Array }>): Promise<Verdict[]>;
+  bcCheck(jobs: Array<{ kind: 'cert'; cert: Der; issuer: Der } | { kind: 'path'; anchor: Der; chain: Der[]; at?: Date } | { kind: 'tsp'; token: Der; data?: Uint8Array } | { kind: 'ocsp'; response: Der; responder?: Der }>): Promise<Verdict[]>;
   opensslReqVerify(csr: Der, sm2Id?: string): Promise<Verdict>;
   /** Runs `openssl` in a temporary directory holding `files`; `outputs` are files read back afterwards. */
   openssl(args: string[], opts?: { files?: Record<string, Uint8Array | string>; stdin?: Uint8Array; outputs?: string[] }): Promise<{ code: number; stdout: string; stderr: string; outputs: Record<string, Buffer> }>;

@@ -6,6 +6,7 @@ import { principalOf } from '../access.js';
 import { errorSchema } from '../errors.js';
 import { caJson, caSchema } from '../views.js';
 import { NotFoundError } from '../../errors.js';
+import { parseCrlFile, serveCrl } from '../../publish/crl/http.js';
 
 const caParams = { type: 'object', required: ['ca'], properties: { ca: { type: 'string', maxLength: 64 } } } as const;
 
@@ -20,7 +21,7 @@ export function caRoutes(app: FastifyInstance, services: Services): void {
   app.post(
     '/api/v1/cas',
     {
-      config: { access: 'admin' },
+      config: { access: 'ca.admin' },
       schema: {
         tags: ['cas'],
         summary: 'Create a CA: a root CA and an issuing CA with fresh keys',
@@ -97,15 +98,17 @@ export function caRoutes(app: FastifyInstance, services: Services): void {
       config: { access: 'public' },
       schema: {
         tags: ['publication'],
-        summary: 'A CA certificate (DER, application/pkix-cert), e.g. /ca/demo-sm2/issuing-1.crt',
+        summary: 'A CA certificate (DER, application/pkix-cert), e.g. /ca/demo-sm2/issuing-1.crt, or a CRL (application/pkix-crl): /ca/demo-sm2/issuing-1.crl, -delta.crl, -p<n>.crl',
         params: { type: 'object', required: ['ca', 'file'], properties: { ca: { type: 'string', maxLength: 64 }, file: { type: 'string', maxLength: 80 } } },
         response: { 404: errorSchema },
       },
     },
     async (req, reply) => {
       const { ca, file } = req.params as { ca: string; file: string };
+      const crl = parseCrlFile(file);
+      if (crl) return serveCrl(services.crls, ca, crl, req, reply);
       const m = /^([a-z0-9-]{1,64})\.crt$/.exec(file);
-      if (!m) throw new NotFoundError('publication.unknown', `nothing is published at /ca/${ca}/${file}; CA certificates are at /ca/${ca}/<label>.crt`);
+      if (!m) throw new NotFoundError('publication.unknown', `nothing is published at /ca/${ca}/${file}; CA certificates are at /ca/${ca}/<label>.crt, CRLs at /ca/${ca}/<label>.crl and <label>-delta.crl`);
       const cert = await services.ca.caCertificate(ca, m[1]!);
       return reply.type('application/pkix-cert').header('cache-control', 'public, max-age=86400').send(cert.der);
     },

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RevocationReason } from '@health-pki/pki';
 import type { Services } from '../../services.js';
 import { REVOCATION_REASONS, normalizeSerial } from '../../ca/authority.js';
-import type { ApplicationInput, MaterialInput } from '../../ra/registration.js';
+import type { ApplicationInput, Approval, MaterialInput } from '../../ra/registration.js';
 import type { ApplicationState } from '../../ra/tables.js';
 import { InvalidRequestError, TooLargeError } from '../../errors.js';
 import { principalOf } from '../access.js';
@@ -77,8 +77,22 @@ const applicationBody = {
     },
     validityDays: { type: 'integer', minimum: 1, maximum: 36500 },
     materials: { type: 'array', maxItems: 20, items: materialBody },
+    dual: { type: 'boolean', description: 'Also issue the encryption certificate of a dual pair (SM2 CA, *-sign profile): its key comes from the KMC, enveloped to the CSR key' },
   },
 } as const;
+
+/** The encryption half of a dual approval: certificate and the SM2EnvelopedKey (base64 DER) that only the signing key opens. */
+const encryptionSchema = { type: 'object', properties: { certificate: certificateSchema, envelopedKey: { type: 'string' } } } as const;
+
+/** The JSON answer of an approval. */
+function approvalJson(a: Approval) {
+  return {
+    application: applicationJson(a.application),
+    certificate: certificateJson(a.issued.record),
+    chainPem: chainPem(a.issued.chain),
+    ...(a.encryption ? { encryption: { certificate: certificateJson(a.encryption.issued.record), envelopedKey: a.encryption.envelope.toString('base64') } } : {}),
+  };
+}
 
 const caParams = { type: 'object', required: ['ca'], properties: { ca: str(64) } } as const;
 const appParams = { type: 'object', required: ['ca', 'id'], properties: { ca: str(64), id: str(64) } } as const;
@@ -131,7 +145,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
   app.post(
     '/api/v1/cas/:ca/applications',
     {
-      config: { access: 'officer' },
+      config: { access: 'ra.enter' },
       // An application may carry its materials inline; two of the largest fit, more go through the materials route.
       bodyLimit: 2 * oneMaterialLimit,
       schema: {
@@ -155,7 +169,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
   app.get(
     '/api/v1/cas/:ca/applications',
     {
-      config: { access: 'officer' },
+      config: { access: 'ra.read' },
       schema: {
         tags: ['ra'],
         summary: 'Applications of a CA, oldest first (the review queue with state=submitted)',
@@ -177,7 +191,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
 
   app.get(
     '/api/v1/cas/:ca/applications/:id',
-    { config: { access: 'officer' }, schema: { tags: ['ra'], summary: 'One application with its materials (metadata) and record', params: appParams, response: { 200: applicationSchema, 404: errorSchema } } },
+    { config: { access: 'ra.read' }, schema: { tags: ['ra'], summary: 'One application with its materials (metadata) and record', params: appParams, response: { 200: applicationSchema, 404: errorSchema } } },
     async (req) => {
       const { ca: caName, id } = req.params as { ca: string; id: string };
       return applicationJson(await ra.getApplication(principalOf(req), caName, id));
@@ -187,7 +201,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
   app.post(
     '/api/v1/cas/:ca/applications/:id/materials',
     {
-      config: { access: 'officer' },
+      config: { access: 'ra.enter' },
       bodyLimit: oneMaterialLimit,
       schema: {
         tags: ['ra'],
@@ -207,7 +221,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
   app.get(
     '/api/v1/cas/:ca/applications/:id/materials/:material',
     {
-      config: { access: 'officer' },
+      config: { access: 'ra.read' },
       schema: {
         tags: ['ra'],
         summary: 'The bytes of one material, with its content type',
@@ -226,7 +240,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
   app.post(
     '/api/v1/cas/:ca/applications/:id/approve',
     {
-      config: { access: 'officer' },
+      config: { access: 'ra.approve' },
       schema: {
         tags: ['ra'],
         summary: 'Approve an application: the certificate is issued in the same transaction',
@@ -234,7 +248,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
         params: appParams,
         body: commentBody,
         response: {
-          200: { type: 'object', properties: { application: applicationSchema, certificate: certificateSchema, chainPem: { type: 'string' } } },
+          200: { type: 'object', properties: { application: applicationSchema, certificate: certificateSchema, chainPem: { type: 'string' }, encryption: encryptionSchema } },
           403: errorSchema,
           404: errorSchema,
           409: errorSchema,
@@ -245,18 +259,19 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
     async (req) => {
       const { ca: caName, id } = req.params as { ca: string; id: string };
       const body = (req.body ?? {}) as { comment?: string };
-      const { application, issued } = await ra.approve(principalOf(req), caName, id, body);
+      const approval = await ra.approve(principalOf(req), caName, id, body);
+      const { application, issued } = approval;
       metrics.issued.inc({ ca: caName, profile: application.profile });
       metrics.applications.inc({ ca: caName, outcome: 'issued' });
       req.log.info({ ca: caName, application: id, serial: issued.record.serial, profile: application.profile, selfApproved: application.selfApproved }, 'certificate issued');
-      return { application: applicationJson(application), certificate: certificateJson(issued.record), chainPem: chainPem(issued.chain) };
+      return approvalJson(approval);
     },
   );
 
   app.post(
     '/api/v1/cas/:ca/enroll',
     {
-      config: { access: 'officer' },
+      config: { access: 'ra.approve' },
       bodyLimit: 2 * oneMaterialLimit,
       schema: {
         tags: ['ra'],
@@ -266,7 +281,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
         params: caParams,
         body: applicationBody,
         response: {
-          201: { type: 'object', properties: { application: applicationSchema, certificate: certificateSchema, chainPem: { type: 'string' } } },
+          201: { type: 'object', properties: { application: applicationSchema, certificate: certificateSchema, chainPem: { type: 'string' }, encryption: encryptionSchema } },
           400: errorSchema,
           403: errorSchema,
           404: errorSchema,
@@ -278,18 +293,19 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
     },
     async (req, reply) => {
       const { ca: caName } = req.params as { ca: string };
-      const { application, issued } = await ra.enroll(principalOf(req), caName, applicationInput(req.body as ApplicationBody, limits.maxBytes));
+      const approval = await ra.enroll(principalOf(req), caName, applicationInput(req.body as ApplicationBody, limits.maxBytes));
+      const { application, issued } = approval;
       metrics.issued.inc({ ca: caName, profile: application.profile });
       metrics.applications.inc({ ca: caName, outcome: 'issued' });
       req.log.info({ ca: caName, application: application.id, serial: issued.record.serial, profile: application.profile, selfApproved: application.selfApproved }, 'certificate issued (enroll)');
-      return reply.code(201).send({ application: applicationJson(application), certificate: certificateJson(issued.record), chainPem: chainPem(issued.chain) });
+      return reply.code(201).send(approvalJson(approval));
     },
   );
 
   app.post(
     '/api/v1/cas/:ca/applications/:id/reject',
     {
-      config: { access: 'officer' },
+      config: { access: 'ra.approve' },
       schema: {
         tags: ['ra'],
         summary: 'Reject an application with a reason',
@@ -318,7 +334,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
   app.post(
     '/api/v1/cas/:ca/certificates/:serial/revoke',
     {
-      config: { access: 'officer' },
+      config: { access: 'cert.status' },
       schema: {
         tags: ['certificates'],
         summary: 'Revoke a certificate with an RFC 5280 reason (loss or damage of the medium: keyCompromise / superseded)',
@@ -352,7 +368,7 @@ export function raRoutes(app: FastifyInstance, services: Services, metrics: Serv
     app.post(
       `/api/v1/cas/:ca/certificates/:serial/${action}`,
       {
-        config: { access: 'officer' },
+        config: { access: 'cert.status' },
         schema: {
           tags: ['certificates'],
           summary: action === 'hold' ? 'Suspend a certificate (certificateHold)' : 'Release a certificate from hold',

@@ -9,6 +9,7 @@ import type { TsaUnitView } from '../../tsa/authority.js';
 import { principalOf } from '../access.js';
 import { errorSchema } from '../errors.js';
 import { chainPem } from '../views.js';
+import { ServiceError } from '../../errors.js';
 
 /** A time-stamp request is a few hundred bytes; anything much larger is not one. */
 const QUERY_LIMIT = 16 * 1024;
@@ -35,6 +36,8 @@ export function tsaRoutes(app: FastifyInstance, services: Services): void {
   app.addContentTypeParser('application/timestamp-query', { parseAs: 'buffer', bodyLimit: QUERY_LIMIT }, (_req, body, done) => done(null, body));
 
   const answer = async (req: FastifyRequest, reply: FastifyReply, unit?: string) => {
+    // Other media types reach here parsed by their own parsers (JSON → an object): not a request.
+    if (req.body !== undefined && !Buffer.isBuffer(req.body)) throw new ServiceError(415, 'tsa.media-type', 'send a DER TimeStampReq with Content-Type application/timestamp-query');
     const response = await services.tsa.stamp((req.body as Buffer | undefined) ?? Buffer.alloc(0), unit);
     return reply.type('application/timestamp-reply').header('cache-control', 'no-store').send(response);
   };

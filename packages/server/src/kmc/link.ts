@@ -1,0 +1,208 @@
+/**
+ * The CA's side of the CA–KMC protocol: the CA's KMC-access identity (a key and a self-signed
+ * certificate that the KMC's operators register with `hpki kmc client add`), and a client that
+ * sends signed requests and accepts only answers signed by the pinned KMC certificate.
+ *
+ * A request that got no answer (network cut, KMC restart) is sent again with the same bytes,
+ * hence the same task number: the KMC answers a repeated task from its record, so a retry never
+ * makes a second key.
+ */
+import { randomBytes } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import {
+  Certificate,
+  encodeKmcRequestBody,
+  escapeDnValue,
+  generateKey,
+  kmcSignatureValid,
+  parseKmcResponseBody,
+  parseName,
+  parseSignedKmcMessage,
+  selfSignedSigningCertificate,
+  signKmcMessage,
+  wholeSeconds,
+  type KmcRequestItem,
+  type KmcResponseItem,
+  type PrivateKey,
+  type RetKeyResponse,
+} from '@health-pki/pki';
+import type { Database } from '../store/database.js';
+import type { ModuleMigrations } from '../store/migrate.js';
+import { columnTypes, nowIso } from '../store/columns.js';
+import { isUniqueViolation } from '../store/errors.js';
+import { first, run } from '../store/sql.js';
+import { appendAudit } from '../audit/log.js';
+import { SYSTEM_PRINCIPAL } from '../auth/principal.js';
+import type { KeyCustody } from '../ca/key-custody.js';
+import { ServiceError } from '../errors.js';
+import { KMC_REQUEST_TYPE, KMC_RESPONSE_TYPE } from './media-types.js';
+
+/** Migrations of the CA's KMC link: its access identity. */
+export const kmcLinkMigrations: ModuleMigrations = {
+  module: 'kmclink',
+  migrations: (dialect) => ({
+    '0001_identity': {
+      async up(db: Kysely<any>) {
+        const t = columnTypes(dialect);
+        await db.schema
+          .createTable('kmclink_identity')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('cert_der', t.bytes, (c) => c.notNull())
+          .addColumn('key_sealed', t.bytes, (c) => c.notNull())
+          .addColumn('key_protection', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+  }),
+};
+
+/** The KMC a CA service talks to. */
+export interface KmcEndpoint {
+  /** The KMC's base URL, e.g. http://kmc.example.cn:8090 (requests go to URL/kmc). */
+  url: string;
+  /** The KMC's signing certificate, pinned: answers signed by anything else are refused. */
+  certificate: Certificate;
+}
+
+/** The KMC could not be reached or answered wrongly: 502, with what to do. */
+export class KmcUnavailableError extends ServiceError {
+  constructor(message: string) {
+    super(502, 'kmc.unavailable', message);
+  }
+}
+
+/** The KMC refused a request (an ErrorPkgRespond): 422 with its reason. */
+export class KmcRefusedError extends ServiceError {
+  constructor(
+    readonly kmcCode: number,
+    description: string,
+  ) {
+    super(422, 'kmc.refused', `the key management centre refused: ${description}`);
+  }
+}
+
+const IDENTITY_ID = 'self';
+const IDENTITY_CONTEXT = 'kmclink-identity';
+const ATTEMPTS = 3;
+
+/** The CA's connection to its KMC. */
+export class KmcLink {
+  private self?: { cert: Certificate; key: PrivateKey };
+
+  constructor(
+    private readonly database: Database,
+    private readonly custody: KeyCustody,
+    private readonly endpoint: KmcEndpoint | undefined,
+    private readonly opts: { timeoutMs?: number; clock?: () => Date; organization?: string } = {},
+  ) {}
+
+  /** Whether a KMC is configured (dual certificates need one). */
+  get configured(): boolean {
+    return this.endpoint !== undefined;
+  }
+
+  /** The certificate the KMC's operators register for this CA service (made at first call). */
+  async accessCertificate(): Promise<Certificate> {
+    return (await this.identity()).cert;
+  }
+
+  /** Asks the KMC for a new encryption key pair for certificate `userCertNo`, enveloped to `recipientSpki`. */
+  async applyKey(item: Omit<Extract<KmcRequestItem, { type: 'apply' }>, 'type'>): Promise<RetKeyResponse> {
+    return this.expectKey(await this.call({ type: 'apply', ...item }));
+  }
+
+  /** Asks the KMC for the escrowed key of certificate `userCertNo`, enveloped to `recipientSpki`. */
+  async restoreKey(userCertNo: bigint, recipientSpki: Buffer): Promise<RetKeyResponse> {
+    return this.expectKey(await this.call({ type: 'restore', userCertNo, recipientSpki }));
+  }
+
+  /** Tells the KMC that the key of certificate `userCertNo` is retired. */
+  async revokeKey(userCertNo: bigint): Promise<void> {
+    const r = await this.call({ type: 'revoke', userCertNo });
+    if (r.type === 'error') throw new KmcRefusedError(r.code, r.description);
+  }
+
+  private expectKey(r: KmcResponseItem): RetKeyResponse {
+    if (r.type === 'error') throw new KmcRefusedError(r.code, r.description);
+    if (r.type !== 'key') throw new KmcUnavailableError(`the key management centre answered "${r.type}" to a key request`);
+    return r;
+  }
+
+  private async call(item: KmcRequestItem): Promise<KmcResponseItem> {
+    if (!this.endpoint) throw new ServiceError(422, 'kmc.unconfigured', 'this CA service has no key management centre; start it with --kmc-url and --kmc-cert (docs/kmc.md)');
+    const self = await this.identity();
+    const taskNo = BigInt('0x' + randomBytes(8).toString('hex')) | 1n;
+    const request = signKmcMessage(encodeKmcRequestBody({ caName: self.cert.subjectDer, requests: [item], requestTime: wholeSeconds(this.now()), taskNo }), self.key);
+    let lastError = '';
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(`${this.endpoint.url.replace(/\/+$/, '')}/kmc`, {
+          method: 'POST',
+          headers: { 'content-type': KMC_REQUEST_TYPE },
+          body: request,
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+        });
+      } catch (e) {
+        lastError = e instanceof Error ? e.message : String(e);
+        continue; // same bytes, same task: the KMC answers a repeat from its record
+      }
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200) {
+        let message = body.toString('utf8').slice(0, 300);
+        try {
+          message = (JSON.parse(message) as { message?: string }).message ?? message;
+        } catch {
+          // not JSON: keep the text
+        }
+        if (res.status >= 500) {
+          lastError = `HTTP ${res.status}: ${message}`;
+          continue;
+        }
+        throw new KmcUnavailableError(`the key management centre refused the request (HTTP ${res.status}): ${message}`);
+      }
+      if (!(res.headers.get('content-type') ?? '').startsWith(KMC_RESPONSE_TYPE)) throw new KmcUnavailableError('the key management centre answered with something that is not a KMC response');
+      let parsed;
+      try {
+        const msg = parseSignedKmcMessage(body);
+        if (!kmcSignatureValid(msg, this.endpoint.certificate.publicKey)) throw new KmcUnavailableError('the answer is not signed by the pinned KMC certificate; refusing it');
+        parsed = parseKmcResponseBody(msg.body);
+      } catch (e) {
+        if (e instanceof KmcUnavailableError) throw e;
+        throw new KmcUnavailableError(`the key management centre's answer is malformed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (parsed.taskNo !== taskNo || parsed.responses.length !== 1) throw new KmcUnavailableError('the key management centre answered another task');
+      return parsed.responses[0]!;
+    }
+    throw new KmcUnavailableError(`the key management centre at ${this.endpoint.url} did not answer (${lastError}); try again later`);
+  }
+
+  private now(): Date {
+    return this.opts.clock?.() ?? new Date();
+  }
+
+  /** The access identity: read, or made at first call (two processes: the first insert wins). */
+  private async identity(): Promise<{ cert: Certificate; key: PrivateKey }> {
+    if (this.self) return this.self;
+    type Row = { cert_der: Buffer; key_sealed: Buffer; key_protection: string };
+    let row = await first<Row>(this.database.db, sql`select cert_der, key_sealed, key_protection from kmclink_identity where id = ${IDENTITY_ID}`);
+    if (!row) {
+      const key = generateKey('sm2');
+      const now = wholeSeconds(this.now());
+      const org = escapeDnValue(this.opts.organization ?? 'health-pki');
+      const cert = selfSignedSigningCertificate(key, parseName(`C=CN,O=${org},CN=health-pki CA service KMC access ${randomBytes(4).toString('hex')}`), { notBefore: now, days: 3650 });
+      try {
+        await this.database.transaction(async (tx) => {
+          await run(tx, sql`insert into kmclink_identity (id, cert_der, key_sealed, key_protection, created_at) values (${IDENTITY_ID}, ${cert.der}, ${this.custody.seal(key, IDENTITY_CONTEXT)}, ${this.custody.protection}, ${nowIso(now)})`);
+          await appendAudit(tx, { actor: SYSTEM_PRINCIPAL, action: 'kmc.access.create', target: 'kmc:access', details: { subject: cert.subjectText, serial: cert.serialHex } });
+        });
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+      }
+      row = await first<Row>(this.database.db, sql`select cert_der, key_sealed, key_protection from kmclink_identity where id = ${IDENTITY_ID}`);
+    }
+    this.self = { cert: Certificate.parse(Buffer.from(row!.cert_der)), key: this.custody.open(Buffer.from(row!.key_sealed), row!.key_protection, IDENTITY_CONTEXT) };
+    return this.self;
+  }
+}

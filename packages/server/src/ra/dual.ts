@@ -1,0 +1,134 @@
+/**
+ * Dual certificates (regulation Art. 6; GM/T 0014 / GM/T 0034): an application for a signing
+ * certificate of an SM2 CA may ask for the matching encryption certificate too. At approval the
+ * CA asks its key management centre for an encryption key pair escrowed under the encryption
+ * certificate's serial and enveloped to the applicant's signing key (SM2EnvelopedKey), certifies
+ * the KMC's public key with the `*-enc` profile, and records both certificates with the
+ * application in one transaction. The envelope goes to the applicant once, in the answer; only
+ * their signing key opens it.
+ */
+import { createHash } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { getProfile, publicKeyFromSpki, randomSerial, type Certificate } from '@health-pki/pki';
+import type { Executor } from '../store/database.js';
+import type { ModuleMigrations } from '../store/migrate.js';
+import { nowIso } from '../store/columns.js';
+import { first, run } from '../store/sql.js';
+import type { Principal } from '../auth/principal.js';
+import { appendAudit } from '../audit/log.js';
+import { SerialTakenError, type CertificateAuthorities, type IssueInput, type IssuedCertificate, type SignedCertificate } from '../ca/authority.js';
+import type { KmcLink } from '../kmc/link.js';
+import { ConflictError, RuleError } from '../errors.js';
+
+/** Migrations: which applications ask for a pair, and the encryption certificate they got. */
+export const dualMigrations: ModuleMigrations = {
+  module: 'radual',
+  migrations: () => ({
+    '0001_dual': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('ra_dual')
+          .addColumn('application_id', 'text', (c) => c.primaryKey())
+          .addColumn('enc_profile', 'text', (c) => c.notNull())
+          .addColumn('enc_serial', 'text')
+          .execute();
+        await db.schema.createIndex('ra_dual_serial').on('ra_dual').column('enc_serial').unique().execute();
+      },
+    },
+  }),
+};
+
+/** The encryption half of an approval, made before its transaction. */
+export interface PreparedEncryption {
+  signed: SignedCertificate;
+  /** SM2EnvelopedKey DER: the encryption private key enveloped to the signing key. */
+  envelope: Buffer;
+  userCertNo: bigint;
+}
+
+/** The encryption certificate an approval issued, with its envelope. */
+export interface IssuedEncryption {
+  issued: IssuedCertificate;
+  envelope: Buffer;
+}
+
+/** The `*-enc` profile paired with a `*-sign` profile, or undefined. */
+export function encryptionProfileOf(signProfile: string): string | undefined {
+  if (!signProfile.endsWith('-sign')) return undefined;
+  const enc = signProfile.slice(0, -'-sign'.length) + '-enc';
+  try {
+    getProfile(enc);
+    return enc;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Dual-certificate issuance for the RA. */
+export class DualCertificates {
+  constructor(
+    private readonly ca: CertificateAuthorities,
+    private readonly kmc: KmcLink,
+  ) {}
+
+  /** Checks that a pair can be issued for this request and records the wish, inside the application's transaction. */
+  async request(tx: Executor, applicationId: string, signProfile: string, spki: Buffer): Promise<string> {
+    const encProfile = this.check(signProfile, spki);
+    await run(tx, sql`insert into ra_dual (application_id, enc_profile, enc_serial) values (${applicationId}, ${encProfile}, ${null})`);
+    return encProfile;
+  }
+
+  /** Throws (422) unless a pair can be issued: a KMC is configured, the profile has an `-enc` twin, the key is SM2. */
+  check(signProfile: string, spki: Buffer): string {
+    if (!this.kmc.configured) throw new RuleError('dual.kmc', 'this CA service has no key management centre, so it cannot issue encryption certificates; start it with --kmc-url and --kmc-cert');
+    const encProfile = encryptionProfileOf(signProfile);
+    if (!encProfile) throw new RuleError('dual.profile', `profile ${signProfile} has no encryption twin; a dual application names a *-sign profile`);
+    if (publicKeyFromSpki(spki).kind !== 'sm2') throw new RuleError('dual.key', 'dual certificates are SM2: the signing key must be SM2 (the KMC envelopes the encryption key to it)');
+    return encProfile;
+  }
+
+  /** The pair an application asked for, if any. */
+  async of(ex: Executor, applicationId: string): Promise<{ encProfile: string; encSerial: string | null } | undefined> {
+    const r = await first<{ enc_profile: string; enc_serial: string | null }>(ex, sql`select enc_profile, enc_serial from ra_dual where application_id = ${applicationId}`);
+    return r ? { encProfile: r.enc_profile, encSerial: r.enc_serial } : undefined;
+  }
+
+  /** The application an encryption certificate belongs to (for recovery), if any. */
+  async applicationOf(ex: Executor, encSerial: string): Promise<string | undefined> {
+    return (await first<{ application_id: string }>(ex, sql`select application_id from ra_dual where enc_serial = ${encSerial}`))?.application_id;
+  }
+
+  /**
+   * Outside any transaction: asks the KMC for a key pair escrowed under a fresh serial and
+   * enveloped to the signing key, then signs the encryption certificate for it.
+   */
+  async prepare(caName: string, encProfile: string, signing: IssueInput, signed: SignedCertificate): Promise<PreparedEncryption> {
+    const serial = randomSerial();
+    const userCertNo = BigInt('0x' + Buffer.from(serial).toString('hex'));
+    const cert: Certificate = signed.certificate;
+    const key = await this.kmc.applyKey({ keyType: 'sm2', userCertNo, recipientSpki: signing.spki, notBefore: cert.notBefore, notAfter: cert.notAfter, userName: cert.subjectText.slice(0, 200) });
+    const enc = await this.ca.sign(caName, { ...signing, profile: encProfile, spki: key.publicSpki, serial });
+    return { signed: enc, envelope: key.envelope, userCertNo };
+  }
+
+  /** Inside the approval's transaction: records the encryption certificate and links it to the application. */
+  async record(tx: Executor, applicationId: string, prepared: PreparedEncryption, actor: Principal): Promise<IssuedEncryption> {
+    let issued: IssuedCertificate;
+    try {
+      issued = await this.ca.record(tx, prepared.signed, actor);
+    } catch (e) {
+      // The KMC escrowed under this serial: it cannot be drawn again, so the approval fails.
+      if (e instanceof SerialTakenError) throw new ConflictError('dual.serial', `serial ${e.serial} of the encryption certificate is already used; approve again`);
+      throw e;
+    }
+    const n = await run(tx, sql`update ra_dual set enc_serial = ${issued.record.serial} where application_id = ${applicationId} and enc_serial is null`);
+    if (n !== 1) throw new ConflictError('dual.concurrent', `the encryption certificate of application ${applicationId} was issued meanwhile`);
+    await appendAudit(tx, { actor, action: 'ra.dual.issue', target: `ra:application:${applicationId}`, details: { encSerial: issued.record.serial, envelope: createHash('sha256').update(prepared.envelope).digest('hex'), at: nowIso(prepared.signed.at) } }, prepared.signed.at);
+    return { issued, envelope: prepared.envelope };
+  }
+
+  /** After a failed approval: the KMC retires the key it escrowed for nothing (best effort; logged by the caller). */
+  async abandon(prepared: PreparedEncryption): Promise<void> {
+    await this.kmc.revokeKey(prepared.userCertNo);
+  }
+}
