@@ -11,6 +11,9 @@ import { ALL_REASONS, findEntry, type PreparedCrl } from './crl-prepared.js';
 import { appendRdn, nameText, namesEqual, normalizeName, type NormalizedName } from './names.js';
 import type { DistributionPoint, PreparedCert } from './prepared.js';
 import type { SignatureChecker, WorkingKey } from './signatures.js';
+import type { SignatureOptions } from '../crypto/signature.js';
+import type { OcspResponse } from '../ocsp/response.js';
+import { ocspStatus } from './ocsp-status.js';
 
 /** The issuer of the certificate being checked, as known from the path. */
 export interface IssuerContext {
@@ -51,12 +54,27 @@ interface Found {
 export interface RevocationInputs {
   time: Date;
   crls: PreparedCrl[];
+  /** OCSP responses, consulted before the CRLs (ocsp-status.ts). */
+  ocsp?: readonly OcspResponse[];
+  /** Signature options for OCSP responses (the SM2 user ID). */
+  ocspSigOpts?: SignatureOptions;
   resolveSigner: CrlSignerResolver;
   signatures: SignatureChecker;
 }
 
-/** Determines a certificate's status from the supplied CRLs (RFC 5280 §6.3.3). */
+/** Determines a certificate's status from the supplied OCSP responses, then CRLs (RFC 5280 §6.3.3). */
 export function checkRevocation(cert: PreparedCert, issuer: IssuerContext, inputs: RevocationInputs): RevocationStatus {
+  // OCSP first: a current, authorised good or revoked answer decides; otherwise the CRLs do.
+  const viaOcsp = inputs.ocsp?.length && issuer.cert ? ocspStatus(cert, issuer.cert, inputs.ocsp, inputs.time, inputs.ocspSigOpts) : undefined;
+  if (viaOcsp?.status === 'good') return { status: 'good' };
+  if (viaOcsp?.status === 'revoked') return { status: 'revoked', reason: viaOcsp.reason, revocationDate: viaOcsp.revocationDate, crlIssuer: `OCSP: ${viaOcsp.responder}`, fromDeltaCrl: false };
+  const fromCrls = checkCrls(cert, issuer, inputs);
+  if (fromCrls.status === 'unknown' && viaOcsp?.problems.length) return { status: 'unknown', problems: [...viaOcsp.problems, ...fromCrls.problems] };
+  return fromCrls;
+}
+
+/** Determines a certificate's status from the supplied CRLs alone. */
+function checkCrls(cert: PreparedCert, issuer: IssuerContext, inputs: RevocationInputs): RevocationStatus {
   // Without cRLDistributionPoints the CRL issuer is the certificate issuer, for all reasons.
   const points: DistributionPoint[] = cert.crlDistributionPoints ?? [{ cRLIssuer: [{ kind: 'directory', bytes: cert.issuer.der, nameDer: cert.issuer.der }] }];
   const virtualPoint = cert.crlDistributionPoints === undefined;
@@ -114,7 +132,7 @@ export function checkRevocation(cert: PreparedCert, issuer: IssuerContext, input
   }
   if (reasonsMask === ALL_REASONS) return { status: 'good' };
   if (reasonsMask !== 0) problems.push(`the usable CRLs cover only some revocation reasons (${describeReasons(reasonsMask)})`);
-  if (problems.length === 0) problems.push(`no CRL from ${dpIssuerText(points, cert)} was supplied`);
+  if (problems.length === 0) problems.push(`no CRL from ${dpIssuerText(points, cert)}${inputs.ocsp?.length ? ' and no OCSP response for it' : ''} was supplied`);
   return { status: 'unknown', problems: [...new Set(problems)] };
 }
 

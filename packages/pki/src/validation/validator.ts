@@ -10,6 +10,8 @@
 import { PkiError } from '../errors.js';
 import type { Certificate } from '../x509/certificate.js';
 import type { Crl } from '../x509/crl.js';
+import type { OcspResponse } from '../ocsp/response.js';
+import type { SignatureOptions } from '../crypto/signature.js';
 import { buildPath, WorkBudget, type BuildOutcome } from './build-path.js';
 import { prepareCrl, type PreparedCrl } from './crl-prepared.js';
 import { nameText, namesEqual, normalizeName } from './names.js';
@@ -27,6 +29,8 @@ export interface PathValidatorOptions {
   intermediates?: Certificate[];
   /** CRLs to check revocation with (complete and delta CRLs). */
   crls?: Crl[];
+  /** OCSP responses to check revocation with; consulted before the CRLs. */
+  ocspResponses?: OcspResponse[];
   /** Upper bound on each cache (signature results, prepared certificates); 0 disables caching. Default 10,000. */
   cacheSize?: number;
   /** SM2 user ID for SM2 signatures; default "1234567812345678" (GM/T 0009). */
@@ -37,12 +41,14 @@ export interface PathValidatorOptions {
 export interface ValidateOptions extends PolicyInputs {
   /** Validation time; default now. */
   time?: Date;
-  /** Check revocation with the CRLs; default true when the validator or the call has CRLs. */
+  /** Check revocation with the OCSP responses and CRLs; default true when the validator or the call has any. */
   checkRevocation?: boolean;
   /** Extra untrusted certificates for this call only. */
   intermediates?: Certificate[];
   /** Extra CRLs for this call only. */
   crls?: Crl[];
+  /** Extra OCSP responses for this call only. */
+  ocspResponses?: OcspResponse[];
   /** Most certificates a path may have below its trust anchor, the target included. Default 32. */
   maxDepth?: number;
   /** Work units the search may spend (one per candidate issuer, more per validated path). Default 20,000. */
@@ -63,6 +69,7 @@ interface CallContext {
   pool: Pool;
   poolSize: number;
   crls?: PreparedCrl[];
+  ocsp: readonly OcspResponse[];
   /** CRLs whose signer an outer search is validating right now, with the key being tried. */
   activeCrls: Map<string, WorkingKey>;
   signerResults: Map<string, { key: WorkingKey } | { error: string }>;
@@ -77,6 +84,8 @@ export class PathValidator {
   private readonly pool: Pool = new Map();
   private readonly poolSize: number;
   private readonly crls: PreparedCrl[];
+  private readonly ocsp: readonly OcspResponse[];
+  private readonly sigOpts: SignatureOptions;
   private readonly signatures: SignatureChecker;
   private readonly preparedByObject = new WeakMap<Certificate, PreparedCert>();
   private readonly preparedByDer: BoundedCache<string, PreparedCert>;
@@ -98,6 +107,8 @@ export class PathValidator {
     });
     this.poolSize = addToPool(this.pool, opts.intermediates ?? []);
     this.crls = (opts.crls ?? []).map((c) => this.prepareCrl(c));
+    this.ocsp = opts.ocspResponses ?? [];
+    this.sigOpts = opts.sm2UserId ? { sm2UserId: opts.sm2UserId } : {};
   }
 
   /** Number of remembered signature verification results (for diagnostics and benchmarks). */
@@ -123,7 +134,8 @@ export class PathValidator {
     const time = opts.time ?? new Date();
     const extraCrls = (opts.crls ?? []).map((c) => this.prepareCrl(c));
     const crls = extraCrls.length ? [...this.crls, ...extraCrls] : this.crls;
-    const checkRevocation = opts.checkRevocation ?? crls.length > 0;
+    const ocsp = opts.ocspResponses?.length ? [...this.ocsp, ...opts.ocspResponses] : this.ocsp;
+    const checkRevocation = opts.checkRevocation ?? (crls.length > 0 || ocsp.length > 0);
     let pool = this.pool;
     let poolSize = this.poolSize;
     if (opts.intermediates?.length) {
@@ -137,10 +149,11 @@ export class PathValidator {
       pool,
       poolSize,
       crls: checkRevocation ? crls : undefined,
+      ocsp,
       activeCrls: new Map(),
       signerResults: new Map(),
     };
-    const warnings = checkRevocation ? [] : ['revocation was not checked (no CRLs given)'];
+    const warnings = checkRevocation ? [] : ['revocation was not checked (no CRLs or OCSP responses given)'];
 
     const selfAnchor = this.anchors.find((a) => a.prepared.fingerprint === leaf.fingerprint);
     if (selfAnchor) {
@@ -190,6 +203,8 @@ export class PathValidator {
     return {
       time: ctx.time,
       crls: ctx.crls!,
+      ocsp: ctx.ocsp,
+      ocspSigOpts: this.sigOpts,
       signatures: this.signatures,
       resolveSigner: (crl, issuer) => {
         const cacheKey = `${crl.fingerprint}|${issuer.key.hash}|${anchor.prepared.fingerprint}|${depth}`;
@@ -372,5 +387,5 @@ function failureOf(f: PathFailure, chainWithAnchor: PreparedCert[]): ValidationF
 
 /** One-shot validation: builds a PathValidator for these inputs and validates `target`. */
 export function validateCertificate(target: Certificate, opts: PathValidatorOptions & ValidateOptions): ValidationResult {
-  return new PathValidator(opts).validate(target, { ...opts, intermediates: undefined, crls: undefined });
+  return new PathValidator(opts).validate(target, { ...opts, intermediates: undefined, crls: undefined, ocspResponses: undefined });
 }
