@@ -180,6 +180,47 @@ test('loss of the token (Art. 18): hold, revoke, a new token, the key recovered 
   }
 });
 
+test('ECDSA P-256 pair: the key comes as CMS EnvelopedData to the signing certificate; recovered to a new certificate after two approvals', async () => {
+  const ca = '/api/v1/cas/demo-p256';
+  const enrol = async (file: string, pin: string) => {
+    const token = SoftToken.init(join(dir, file), { userPin: pin, adminPin: 'ADMIN-PIN-P256', kdf: FAST_KDF });
+    const s = token.login('HPKI', pin);
+    s.createContainer('staff');
+    s.generateKeyPair('staff', 'p256');
+    return { s, csr: s.certificationRequest('staff', SUBJECT, identityExtensions({ residentId: RESIDENT_ID })) };
+  };
+  const one = await enrol('p256-1.json', 'pin-333333');
+  const entered = await api('POST', `${ca}/applications`, { profile: 'staff-sign', csr: one.csr.toPem(), applicant: { name: '李护士' }, dual: true }, officers['officer-a']!);
+  const approved = await api('POST', `${ca}/applications/${entered.json.id}/approve`, {}, officers['officer-b']!);
+  assert.equal(approved.status, 200, JSON.stringify(approved.json));
+  const encPem: string = approved.json.encryption.certificate.pem;
+  one.s.importCertificate('staff', 'signing', approved.json.certificate.pem);
+  one.s.importEnvelopedKey('staff', Buffer.from(approved.json.encryption.envelopedKey, 'base64'), { certificate: encPem });
+
+  // OpenSSL encrypts a record to the encryption certificate (CMS); the token opens it.
+  const record = Buffer.from(`影像报告 ${randomBytes(6).toString('hex')}`);
+  writeFileSync(join(dir, 'p256-enc.pem'), encPem);
+  writeFileSync(join(dir, 'p256-record.txt'), record);
+  const ct = openssl(['cms', '-encrypt', '-binary', '-aes256', '-outform', 'DER', '-in', 'p256-record.txt', 'p256-enc.pem']);
+  assert.equal(ct.code, 0, ct.stderr);
+  assert.ok(one.s.openEnvelope('staff', ct.stdout).equals(record));
+
+  // Lost: a new token and signing certificate; the key recovered to that certificate.
+  const two = await enrol('p256-2.json', 'pin-444444');
+  const entered2 = await api('POST', `${ca}/applications`, { profile: 'staff-sign', csr: two.csr.toPem(), applicant: { name: '李护士' } }, officers['officer-a']!);
+  const approved2 = await api('POST', `${ca}/applications/${entered2.json.id}/approve`, {}, officers['officer-c']!);
+  two.s.importCertificate('staff', 'signing', approved2.json.certificate.pem);
+  const byCsr = await api('POST', `${ca}/recoveries`, { encSerial: approved.json.encryption.certificate.serial, kind: 'holder', recipientCsr: two.csr.toPem(), reason: 'token lost' }, officers['officer-a']!);
+  assert.equal(byCsr.status, 422, 'an ECDSA recipient is named by its certificate');
+  const asked = await api('POST', `${ca}/recoveries`, { encSerial: approved.json.encryption.certificate.serial, kind: 'holder', recipientCertificate: approved2.json.certificate.pem, reason: 'token lost' }, officers['officer-a']!);
+  assert.equal(asked.status, 201, JSON.stringify(asked.json));
+  await api('POST', `${ca}/recoveries/${asked.json.id}/approve`, undefined, officers['officer-b']!);
+  const done = await api('POST', `${ca}/recoveries/${asked.json.id}/approve`, undefined, officers['officer-c']!);
+  assert.equal(done.json.state, 'delivered', JSON.stringify(done.json));
+  two.s.importEnvelopedKey('staff', Buffer.from(done.json.envelopedKey, 'base64'), { certificate: encPem });
+  assert.ok(two.s.openEnvelope('staff', ct.stdout).equals(record));
+});
+
 test('no encryption private key is stored in the clear in any database file of the CA or the KMC', () => {
   assert.ok(secrets.length > 0);
   const files: string[] = [];

@@ -33,7 +33,9 @@ const REQUEST: KmcRequestBody = {
   requests: [
     { type: 'apply', keyType: 'sm2', userCertNo: 0x1234567890abcdefn, recipientSpki: holder.publicKey.spki, notBefore: T0, notAfter: new Date('2028-11-28T08:00:00Z'), userName: '张三' },
     { type: 'apply', keyType: 'p256', userCertNo: 7n, recipientSpki: p256.publicKey.spki, notBefore: T0, notAfter: new Date('2027-01-01T00:00:00Z') },
+    { type: 'apply', keyType: 'p256', userCertNo: 8n, recipientSpki: p256.publicKey.spki, notBefore: T0, notAfter: new Date('2027-01-01T00:00:00Z'), recipientCertificate: Buffer.from('3003020101', 'hex') },
     { type: 'restore', userCertNo: 0x1234567890abcdefn, recipientSpki: holder.publicKey.spki },
+    { type: 'restore', userCertNo: 8n, recipientSpki: p256.publicKey.spki, recipientCertificate: Buffer.from('3003020102', 'hex') },
     { type: 'revoke', userCertNo: 0xffn },
   ],
   requestTime: T0,

@@ -15,6 +15,8 @@ import {
   buildCertificate,
   encodeKmcRequestBody,
   exportPrivateKey,
+  importPrivateKey,
+  openEnvelopedPrivateKey,
   generateKey,
   kmcSignatureValid,
   openSm2EnvelopedKey,
@@ -99,6 +101,29 @@ for (const backendName of BACKENDS) {
       // The escrow row holds the key sealed by the custody, never the envelope's recipient data.
       const escrows = await kmc.centre.escrows('demo-sm2');
       assert.deepEqual(escrows.map((e) => [e.certNo, e.state]), [['a1', 'active']]);
+    });
+
+    test('apply and restore a P-256 key: CMS EnvelopedData to the recipient certificate, which openssl cms -decrypt opens', async () => {
+      const holder = generateKey('p256');
+      const holderCert = buildCertificate({ serialNumber: randomSerial(), subject: parseName('C=CN,O=示例医院,CN=赵医生'), notBefore: now, notAfter: addDays(now, 365), publicKey: holder.publicKey, extensions: [basicConstraintsExt(false)] }, holder);
+      const [noCert] = await call(request([{ type: 'apply', keyType: 'p256', userCertNo: 0x256n, recipientSpki: holder.publicKey.spki, notBefore: now, notAfter: addDays(now, 365) }]));
+      assert.equal(noCert!.type, 'error', 'a CMS delivery needs the recipient certificate');
+      const [answer] = await call(request([{ type: 'apply', keyType: 'p256', userCertNo: 0x257n, recipientSpki: holder.publicKey.spki, recipientCertificate: holderCert.der, notBefore: now, notAfter: addDays(now, 365) }]));
+      assert.equal(answer!.type, 'key');
+      const env = (answer as Extract<KmcResponseItem, { type: 'key' }>).envelope;
+      const o = await outside();
+      const opened = await o.openssl(['cms', '-decrypt', '-inform', 'DER', '-in', 'env.der', '-recip', 'cert.pem', '-inkey', 'key.pem', '-out', 'key.p8'], { files: { 'env.der': env, 'cert.pem': holderCert.toPem(), 'key.pem': exportPrivateKey(holder) }, outputs: ['key.p8'] });
+      assert.equal(opened.code, 0, opened.stderr);
+      const escrowed = importPrivateKey(opened.outputs['key.p8']!);
+      assert.ok(escrowed.publicKey.spki.equals((answer as Extract<KmcResponseItem, { type: 'key' }>).publicSpki), 'OpenSSL found the key of the returned public key');
+      // Restore to a new holder certificate.
+      const next = generateKey('p256');
+      const nextCert = buildCertificate({ serialNumber: randomSerial(), subject: parseName('C=CN,O=示例医院,CN=赵医生'), notBefore: now, notAfter: addDays(now, 365), publicKey: next.publicKey, extensions: [basicConstraintsExt(false)] }, next);
+      const [restored] = await call(request([{ type: 'restore', userCertNo: 0x257n, recipientSpki: next.publicKey.spki, recipientCertificate: nextCert.der }]));
+      const back = openEnvelopedPrivateKey((restored as Extract<KmcResponseItem, { type: 'key' }>).envelope, next, nextCert);
+      assert.ok(back.publicKey.spki.equals(escrowed.publicKey.spki));
+      const [mismatch] = await call(request([{ type: 'restore', userCertNo: 0x257n, recipientSpki: next.publicKey.spki, recipientCertificate: holderCert.der }]));
+      assert.equal(mismatch!.type, 'error', 'the certificate must carry userPubKey');
     });
 
     test('restore after loss: the same key, enveloped to a fresh signing key, also after revoke; every step audited', async () => {

@@ -16,8 +16,9 @@
  *   Request    ::= CHOICE { applyKeyReq [0] ApplyKeyReq, restoreKeyReq [1] RestoreKeyReq, revokeKeyReq [2] RevokeKeyReq }
  *   ApplyKeyReq ::= SEQUENCE { appKeyType AlgorithmIdentifier, appKeyLen INTEGER, appUserInfo AppUserInfo }
  *   AppUserInfo ::= SEQUENCE { userCertNO INTEGER, userPubKey SubjectPublicKeyInfo,
- *                              notBefore GeneralizedTime, notAfter GeneralizedTime, userName [0] UTF8String OPTIONAL }
- *   RestoreKeyReq ::= SEQUENCE { userCertNO INTEGER, userPubKey SubjectPublicKeyInfo }
+ *                              notBefore GeneralizedTime, notAfter GeneralizedTime, userName [0] UTF8String OPTIONAL,
+ *                              userCert [1] EXPLICIT Certificate OPTIONAL }
+ *   RestoreKeyReq ::= SEQUENCE { userCertNO INTEGER, userPubKey SubjectPublicKeyInfo, userCert [0] EXPLICIT Certificate OPTIONAL }
  *   RevokeKeyReq  ::= SEQUENCE { userCertNO INTEGER }
  *   KMRespond  ::= SEQUENCE { ksRespond KSRespond, signatureAlgorithm AlgorithmIdentifier, signatureValue BIT STRING }
  *   KSRespond  ::= SEQUENCE { version INTEGER (0), kmName Name, respondList SEQUENCE OF Respond,
@@ -28,7 +29,9 @@
  *   ErrorPkgRespond  ::= SEQUENCE { errNum INTEGER, errDesc UTF8String }
  *
  * userPubKey is the public key the private key is enveloped to: the holder's signing key when
- * applying, a fresh signing key or a named recipient's key when restoring. Serials (userCertNO)
+ * applying, a fresh signing key or a named recipient's key when restoring. userCert (our
+ * addition) is that key's certificate: CMS EnvelopedData, used for RSA/ECDSA keys, names its
+ * recipient by issuer and serial number, so those requests must carry it. Serials (userCertNO)
  * are the encryption certificate's serial number, positive.
  */
 import { derAlgorithm, derGeneralizedTime, derIntegerFromBigInt, derNode, derOid, derTlv, derTree, derUtf8 } from '../encoding/der-writer.js';
@@ -57,6 +60,8 @@ export interface ApplyKeyRequest {
   notBefore: Date;
   notAfter: Date;
   userName?: string;
+  /** The certificate of `recipientSpki` (DER): needed to envelope RSA/ECDSA keys as CMS EnvelopedData. */
+  recipientCertificate?: Buffer;
 }
 
 /** Ask for a copy of the escrowed key of certificate `userCertNo`, enveloped to `recipientSpki`. */
@@ -64,6 +69,8 @@ export interface RestoreKeyRequest {
   type: 'restore';
   userCertNo: bigint;
   recipientSpki: Buffer;
+  /** The certificate of `recipientSpki` (DER), for CMS EnvelopedData. */
+  recipientCertificate?: Buffer;
 }
 
 /** Retire the escrowed key of certificate `userCertNo` (its certificate was revoked). */
@@ -150,10 +157,11 @@ function encodeRequestItem(r: KmcRequestItem): Buffer {
       if (!(r.notBefore < r.notAfter)) throw new ParseError(WHAT, 'notBefore must be before notAfter');
       const info = [positive(r.userCertNo, 'userCertNO'), r.recipientSpki, derGeneralizedTime(r.notBefore), derGeneralizedTime(r.notAfter)];
       if (r.userName !== undefined) info.push(derUtf8(0x80, r.userName));
+      if (r.recipientCertificate !== undefined) info.push(derTlv(0xa1, [r.recipientCertificate]));
       return derTlv(0xa0, [keyTypeAlgorithm(r.keyType), derIntegerFromBigInt(BigInt(KEY_TYPES[r.keyType].bits)), derTlv(SEQ, info)]);
     }
     case 'restore':
-      return derTlv(0xa1, [positive(r.userCertNo, 'userCertNO'), r.recipientSpki]);
+      return derTlv(0xa1, [positive(r.userCertNo, 'userCertNO'), r.recipientSpki, ...(r.recipientCertificate ? [derTlv(0xa0, [r.recipientCertificate])] : [])]);
     case 'revoke':
       return derTlv(0xa2, [positive(r.userCertNo, 'userCertNO')]);
   }
@@ -222,6 +230,13 @@ function readUtf8(buf: Buffer, t: Tlv, what: string): string {
   return text;
 }
 
+/** The Certificate inside an [n] EXPLICIT tag, as DER (its contents are the caller's to judge). */
+function explicitCertificate(buf: Buffer, t: Tlv, what: string): Buffer {
+  const inner = childTlvs(buf, t, WHAT);
+  if (inner.length !== 1 || inner[0]!.tag !== SEQ) throw new ParseError(WHAT, `${what} must hold one Certificate`);
+  return tlvBytes(buf, inner[0]!);
+}
+
 function readKeyType(buf: Buffer, t: Tlv): KmcKeyType {
   const f = childTlvs(buf, expect(t, SEQ, 'appKeyType'), WHAT);
   const oid = readOid(buf, expect(f[0], 0x06, 'appKeyType algorithm'), WHAT);
@@ -253,14 +268,19 @@ function readRequestItem(buf: Buffer, t: Tlv): KmcRequestItem {
         notBefore: readDerTime(buf, expect(info[2], 0x18, 'notBefore'), WHAT),
         notAfter: readDerTime(buf, expect(info[3], 0x18, 'notAfter'), WHAT),
       };
-      if (info[4]) out.userName = readUtf8(buf, expect(info[4], 0x80, 'userName'), 'userName');
-      if (info.length > 5) throw new ParseError(WHAT, 'AppUserInfo has extra fields');
+      let k = 4;
+      if (info[k]?.tag === 0x80) out.userName = readUtf8(buf, info[k++]!, 'userName');
+      if (info[k]?.tag === 0xa1) out.recipientCertificate = explicitCertificate(buf, info[k++]!, 'userCert');
+      if (info.length > k) throw new ParseError(WHAT, 'AppUserInfo has extra or misordered fields');
       if (!(out.notBefore < out.notAfter)) throw new ParseError(WHAT, 'notBefore must be before notAfter');
       return out;
     }
-    case 0xa1:
-      if (f.length !== 2) throw new ParseError(WHAT, 'RestoreKeyReq must have userCertNO and userPubKey');
-      return { type: 'restore', userCertNo: readPositive(buf, expect(f[0], 0x02, 'userCertNO'), 'userCertNO'), recipientSpki: readSpki(buf, f[1], 'userPubKey') };
+    case 0xa1: {
+      if (f.length !== 2 && !(f.length === 3 && f[2]!.tag === 0xa0)) throw new ParseError(WHAT, 'RestoreKeyReq must have userCertNO, userPubKey and optionally userCert [0]');
+      const out: RestoreKeyRequest = { type: 'restore', userCertNo: readPositive(buf, expect(f[0], 0x02, 'userCertNO'), 'userCertNO'), recipientSpki: readSpki(buf, f[1], 'userPubKey') };
+      if (f[2]) out.recipientCertificate = explicitCertificate(buf, f[2], 'userCert');
+      return out;
+    }
     case 0xa2:
       if (f.length !== 1) throw new ParseError(WHAT, 'RevokeKeyReq must have only userCertNO');
       return { type: 'revoke', userCertNo: readPositive(buf, expect(f[0], 0x02, 'userCertNO'), 'userCertNO') };

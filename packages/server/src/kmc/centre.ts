@@ -16,6 +16,7 @@ import {
   ParseError,
   addDays,
   buildSm2EnvelopedKey,
+  envelopePrivateKey,
   encodeKmcResponseBody,
   generateKey,
   kmcSignatureValid,
@@ -253,13 +254,11 @@ export class KeyManagementCentre {
     const target = `kmc:${client.name}/key:${certNo}`;
     switch (r.type) {
       case 'apply': {
-        const recipient = recipientKey(r.recipientSpki);
-        if (typeof recipient === 'string') return failure('badRequest', recipient);
-        if (r.keyType !== 'sm2') return failure('unsupportedAlgorithm', `${r.keyType} keys are delivered as CMS EnvelopedData, which needs the recipient's certificate; this KMC delivers SM2 keys (SM2EnvelopedKey) only`);
-        if (recipient.kind !== 'sm2') return failure('badRequest', 'an SM2 key is enveloped to an SM2 signing key; userPubKey is not SM2');
+        const key = fresh!;
+        const delivery = deliver(key, r.keyType, r.recipientSpki, r.recipientCertificate);
+        if (typeof delivery === 'string') return failure('badRequest', delivery);
         const exists = await first(tx, sql`select 1 as x from kmc_keys where client_id = ${client.id} and cert_no = ${certNo}`);
         if (exists) return failure('duplicateKey', `a key for certificate ${certNo} is already escrowed; restore it instead`);
-        const key = fresh!;
         const destroyAfter = addDays(r.notAfter, Math.round(this.retentionYears * 365.25));
         await run(
           tx,
@@ -267,19 +266,18 @@ export class KeyManagementCentre {
               values (${client.id}, ${certNo}, ${r.keyType}, ${key.publicKey.spki}, ${this.custody.seal(key, escrowContext(client.id, certNo))}, ${this.custody.protection}, ${'active'}, ${r.notBefore.toISOString()}, ${r.notAfter.toISOString()}, ${destroyAfter.toISOString()}, ${nowIso(now)}, ${null}, ${null})`,
         );
         await appendAudit(tx, { actor, action: 'kmc.key.generate', target, details: { keyType: r.keyType, recipient: spkiDigest(r.recipientSpki), userName: r.userName ?? null } }, now);
-        return { type: 'key', userCertNo: r.userCertNo, publicSpki: key.publicKey.spki, envelope: buildSm2EnvelopedKey(key, recipient) };
+        return { type: 'key', userCertNo: r.userCertNo, publicSpki: key.publicKey.spki, envelope: delivery };
       }
       case 'restore': {
         const row = await first<KmcTables['kmc_keys']>(tx, sql`select * from kmc_keys where client_id = ${client.id} and cert_no = ${certNo}`);
         if (!row) return failure('unknownKey', `no key is escrowed for certificate ${certNo}`);
         if (row.state === 'destroyed') return failure('keyRevoked', `the key of certificate ${certNo} was destroyed when its retention ended`);
-        const recipient = recipientKey(r.recipientSpki);
-        if (typeof recipient === 'string') return failure('badRequest', recipient);
-        if (recipient.kind !== 'sm2') return failure('badRequest', 'an SM2 key is enveloped to an SM2 key; userPubKey is not SM2');
         const key = this.custody.open(Buffer.from(row.key_sealed), row.key_protection, escrowContext(client.id, certNo));
+        const delivery = deliver(key, row.key_type as KmcKeyType, r.recipientSpki, r.recipientCertificate);
+        if (typeof delivery === 'string') return failure('badRequest', delivery);
         // Revoked keys are restored too: a lost token's certificates are revoked, its data must stay readable.
         await appendAudit(tx, { actor, action: 'kmc.key.restore', target, details: { recipient: spkiDigest(r.recipientSpki), state: row.state } }, now);
-        return { type: 'key', userCertNo: r.userCertNo, publicSpki: Buffer.from(row.public_spki), envelope: buildSm2EnvelopedKey(key, recipient) };
+        return { type: 'key', userCertNo: r.userCertNo, publicSpki: Buffer.from(row.public_spki), envelope: delivery };
       }
       case 'revoke': {
         const n = await run(tx, sql`update kmc_keys set state = 'revoked', revoked_at = ${nowIso(now)} where client_id = ${client.id} and cert_no = ${certNo} and state = 'active'`);
@@ -340,12 +338,32 @@ function failure(kind: keyof typeof KMC_ERRORS, description: string): KmcRespons
   return { type: 'error', code: KMC_ERRORS[kind], description };
 }
 
-function recipientKey(spki: Buffer): ReturnType<typeof publicKeyFromSpki> | string {
+/**
+ * The private key enveloped for the recipient, or why it cannot be: an SM2 key as an
+ * SM2EnvelopedKey to an SM2 key (GM/T 0009); an RSA/ECDSA key as CMS EnvelopedData to the
+ * recipient's certificate, which must carry `recipientSpki`.
+ */
+function deliver(key: PrivateKey, keyType: KmcKeyType, recipientSpki: Buffer, recipientCertificate: Buffer | undefined): Buffer | string {
+  let recipient: ReturnType<typeof publicKeyFromSpki>;
   try {
-    return publicKeyFromSpki(spki);
+    recipient = publicKeyFromSpki(recipientSpki);
   } catch (e) {
     return `userPubKey is not a usable public key: ${e instanceof Error ? e.message : String(e)}`;
   }
+  if (keyType === 'sm2') {
+    if (recipient.kind !== 'sm2') return 'an SM2 key is enveloped to an SM2 key (SM2EnvelopedKey); userPubKey is not SM2';
+    return buildSm2EnvelopedKey(key, recipient);
+  }
+  if (!recipientCertificate) return `a ${keyType} key is delivered as CMS EnvelopedData, which names its recipient by certificate: send userCert`;
+  let cert: Certificate;
+  try {
+    cert = Certificate.parse(recipientCertificate);
+  } catch (e) {
+    return `userCert is not a certificate: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  if (!cert.spkiDer.equals(recipientSpki)) return 'userCert does not carry userPubKey';
+  if (recipient.kind !== 'ec' && recipient.kind !== 'rsa') return `a ${keyType} key is enveloped to an RSA or EC key; userPubKey is ${recipient.kind}`;
+  return envelopePrivateKey(key, cert);
 }
 
 function spkiDigest(spki: Buffer): string {

@@ -112,9 +112,9 @@ export class KmcLink {
     return this.expectKey(await this.call({ type: 'apply', ...item }));
   }
 
-  /** Asks the KMC for the escrowed key of certificate `userCertNo`, enveloped to `recipientSpki`. */
-  async restoreKey(userCertNo: bigint, recipientSpki: Buffer): Promise<RetKeyResponse> {
-    return this.expectKey(await this.call({ type: 'restore', userCertNo, recipientSpki }));
+  /** Asks the KMC for the escrowed key of certificate `userCertNo`, enveloped to `recipientSpki` (with its certificate for RSA/ECDSA keys). */
+  async restoreKey(userCertNo: bigint, recipientSpki: Buffer, recipientCertificate?: Buffer): Promise<RetKeyResponse> {
+    return this.expectKey(await this.call({ type: 'restore', userCertNo, recipientSpki, ...(recipientCertificate ? { recipientCertificate } : {}) }));
   }
 
   /** Tells the KMC that the key of certificate `userCertNo` is retired. */

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { getProfile, publicKeyFromSpki, randomSerial, type Certificate } from '@health-pki/pki';
+import { getProfile, publicKeyFromSpki, randomSerial, type Certificate, type KmcKeyType } from '@health-pki/pki';
 import type { Executor } from '../store/database.js';
 import type { ModuleMigrations } from '../store/migrate.js';
 import { nowIso } from '../store/columns.js';
@@ -64,6 +64,15 @@ export function encryptionProfileOf(signProfile: string): string | undefined {
   }
 }
 
+/** The KMC key type matching a signing key: the encryption key is of the same kind. */
+function kmcKeyTypeOf(spki: Buffer): KmcKeyType | undefined {
+  const key = publicKeyFromSpki(spki);
+  if (key.kind === 'sm2') return 'sm2';
+  if (key.kind === 'ec' && key.curve === 'P-256') return 'p256';
+  if (key.kind === 'rsa' && key.bits === 2048) return 'rsa2048';
+  return undefined;
+}
+
 /** Dual-certificate issuance for the RA. */
 export class DualCertificates {
   constructor(
@@ -78,12 +87,14 @@ export class DualCertificates {
     return encProfile;
   }
 
-  /** Throws (422) unless a pair can be issued: a KMC is configured, the profile has an `-enc` twin, the key is SM2. */
+  /** Throws (422) unless a pair can be issued: a KMC is configured, the profile has an `-enc` twin, the KMC makes keys of the signing key's kind. */
   check(signProfile: string, spki: Buffer): string {
     if (!this.kmc.configured) throw new RuleError('dual.kmc', 'this CA service has no key management centre, so it cannot issue encryption certificates; start it with --kmc-url and --kmc-cert');
     const encProfile = encryptionProfileOf(signProfile);
     if (!encProfile) throw new RuleError('dual.profile', `profile ${signProfile} has no encryption twin; a dual application names a *-sign profile`);
-    if (publicKeyFromSpki(spki).kind !== 'sm2') throw new RuleError('dual.key', 'dual certificates are SM2: the signing key must be SM2 (the KMC envelopes the encryption key to it)');
+    const keyType = kmcKeyTypeOf(spki);
+    if (!keyType) throw new RuleError('dual.key', 'the KMC makes SM2, ECDSA P-256 and RSA-2048 encryption keys, enveloped to a signing key of the same kind; this signing key is none of them');
+    if (!getProfile(encProfile).keyAlgorithms.includes(keyType)) throw new RuleError('dual.key', `profile ${encProfile} does not allow ${keyType} keys`);
     return encProfile;
   }
 
@@ -106,7 +117,9 @@ export class DualCertificates {
     const serial = randomSerial();
     const userCertNo = BigInt('0x' + Buffer.from(serial).toString('hex'));
     const cert: Certificate = signed.certificate;
-    const key = await this.kmc.applyKey({ keyType: 'sm2', userCertNo, recipientSpki: signing.spki, notBefore: cert.notBefore, notAfter: cert.notAfter, userName: cert.subjectText.slice(0, 200) });
+    const keyType = kmcKeyTypeOf(signing.spki)!;
+    // CMS EnvelopedData (RSA/ECDSA) names its recipient by certificate: the signing certificate just signed.
+    const key = await this.kmc.applyKey({ keyType, userCertNo, recipientSpki: signing.spki, notBefore: cert.notBefore, notAfter: cert.notAfter, userName: cert.subjectText.slice(0, 200), ...(keyType === 'sm2' ? {} : { recipientCertificate: cert.der }) });
     const enc = await this.ca.sign(caName, { ...signing, profile: encProfile, spki: key.publicSpki, serial });
     return { signed: enc, envelope: key.envelope, userCertNo };
   }

@@ -2,14 +2,14 @@
  * Key recovery (密钥恢复, regulation Art. 3 and 12): a copy of an escrowed encryption key, for its
  * holder (lost or broken token) or for an authorised third party (judicial recovery). An officer
  * enters the request naming who receives the key — the holder's fresh signing key (by a CSR,
- * proving possession) or a recipient's SM2 certificate — and it is carried out only after a set
+ * proving possession, or by its new certificate) or a recipient's certificate — and it is carried out only after a set
  * number of approvals by distinct officers other than the one who entered it (M-of-N, default 2).
  * The final approval asks the KMC, which envelopes the key to that recipient only; the envelope
  * is kept for download, useless to anyone else. Every step is audited.
  */
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { Certificate, CertificationRequestDoc, ParseError, type PublicKey } from '@health-pki/pki';
+import { Certificate, CertificationRequestDoc, ParseError } from '@health-pki/pki';
 import type { Database, Executor } from '../store/database.js';
 import type { ModuleMigrations } from '../store/migrate.js';
 import { columnTypes, nowIso } from '../store/columns.js';
@@ -35,6 +35,7 @@ export const recoveryMigrations: ModuleMigrations = {
           .addColumn('enc_serial', 'text', (c) => c.notNull())
           .addColumn('kind', 'text', (c) => c.notNull())
           .addColumn('recipient_spki', t.bytes, (c) => c.notNull())
+          .addColumn('recipient_cert', t.bytes)
           .addColumn('recipient', 'text', (c) => c.notNull())
           .addColumn('reason', 'text', (c) => c.notNull())
           .addColumn('required_approvals', 'integer', (c) => c.notNull())
@@ -86,9 +87,9 @@ export interface RecoveryView {
 export interface RecoveryInput {
   encSerial: string;
   kind: RecoveryKind;
-  /** Holder recovery: a CSR of the holder's fresh signing key (PEM or DER), proving possession. */
+  /** Holder recovery of an SM2 key: a CSR of the holder's fresh signing key (PEM or DER), proving possession. */
   recipientCsr?: Uint8Array | string;
-  /** Third-party recovery: the recipient's SM2 certificate (PEM or DER). */
+  /** The recipient's certificate (PEM or DER): a third party's, or the holder's new signing certificate. */
   recipientCertificate?: Uint8Array | string;
   reason: string;
 }
@@ -99,6 +100,7 @@ type Row = {
   enc_serial: string;
   kind: RecoveryKind;
   recipient_spki: Buffer;
+  recipient_cert: Buffer | null;
   recipient: string;
   reason: string;
   required_approvals: number;
@@ -134,14 +136,14 @@ export class KeyRecovery {
     if (!(await this.opts.isEncryptionCertificate(this.database.db, serial))) throw new RuleError('recovery.certificate', `certificate ${serial} is not an encryption certificate with an escrowed key`);
     const reason = input.reason.trim();
     if (reason.length < 4) throw new InvalidRequestError('recovery.reason', 'say why the key is recovered (lost token, court order …): it is kept in the record');
-    const { spki, description } = recipientOf(input);
+    const { spki, certificate, description } = recipientOf(input);
     const now = nowIso(this.now());
     const id = orderedId();
     await this.database.transaction(async (tx) => {
       await run(
         tx,
-        sql`insert into ra_recoveries (id, authority_name, enc_serial, kind, recipient_spki, recipient, reason, required_approvals, state, requested_by, requested_at, envelope, decided_at, version)
-            values (${id}, ${caName}, ${serial}, ${input.kind}, ${spki}, ${description}, ${reason}, ${this.required}, ${'pending'}, ${actor.id}, ${now}, ${null}, ${null}, ${1})`,
+        sql`insert into ra_recoveries (id, authority_name, enc_serial, kind, recipient_spki, recipient_cert, recipient, reason, required_approvals, state, requested_by, requested_at, envelope, decided_at, version)
+            values (${id}, ${caName}, ${serial}, ${input.kind}, ${spki}, ${certificate ?? null}, ${description}, ${reason}, ${this.required}, ${'pending'}, ${actor.id}, ${now}, ${null}, ${null}, ${1})`,
       );
       await appendAudit(tx, { actor, action: 'ra.recovery.request', target: `ra:recovery:${id}`, details: { ca: caName, encSerial: serial, kind: input.kind, recipient: description, recipientKey: sha256(spki), holder: cert.subject } });
     });
@@ -161,7 +163,7 @@ export class KeyRecovery {
     if (approvals.some((a) => a.officer === actor.id)) throw new ForbiddenError('recovery.same-officer', `${actor.id} already approved recovery ${id}; another officer must`);
     const completes = approvals.length + 1 >= rec.required_approvals;
     // The KMC is asked outside the transaction; an envelope whose transaction fails is dropped unseen.
-    const envelope = completes ? (await this.kmc.restoreKey(BigInt('0x' + rec.enc_serial), Buffer.from(rec.recipient_spki))).envelope : null;
+    const envelope = completes ? (await this.kmc.restoreKey(BigInt('0x' + rec.enc_serial), Buffer.from(rec.recipient_spki), rec.recipient_cert ? Buffer.from(rec.recipient_cert) : undefined)).envelope : null;
     const now = nowIso(this.now());
     await this.database.transaction(async (tx) => {
       await run(tx, sql`insert into ra_recovery_approvals (recovery_id, officer, at) values (${id}, ${actor.id}, ${now})`);
@@ -233,31 +235,32 @@ export class KeyRecovery {
   }
 }
 
-/** The recipient's public key and a description for the record; the CSR must prove possession. */
-function recipientOf(input: RecoveryInput): { spki: Buffer; description: string } {
-  let key: PublicKey;
-  let description: string;
+/**
+ * The recipient's public key (and certificate, when named by one) and a description for the
+ * record. A holder names the fresh signing key by a CSR, which proves possession (SM2 keys, whose
+ * envelope needs only the key) or by its new certificate (any key: CMS EnvelopedData names its
+ * recipient by certificate); a third party by its certificate.
+ */
+function recipientOf(input: RecoveryInput): { spki: Buffer; certificate?: Buffer; description: string } {
   try {
-    if (input.kind === 'holder') {
-      if (input.recipientCsr === undefined || input.recipientCertificate !== undefined) throw new InvalidRequestError('recovery.recipient', "a holder's recovery names the holder's fresh signing key by a CSR (recipientCsr), nothing else");
+    if (input.kind !== 'holder' && input.kind !== 'third-party') throw new InvalidRequestError('recovery.kind', `recovery kind must be "holder" or "third-party", not "${String(input.kind)}"`);
+    if ((input.recipientCsr === undefined) === (input.recipientCertificate === undefined)) {
+      throw new InvalidRequestError('recovery.recipient', "name the recipient once: the holder's fresh key by a CSR (recipientCsr) or a certificate (recipientCertificate)");
+    }
+    if (input.recipientCsr !== undefined) {
+      if (input.kind !== 'holder') throw new InvalidRequestError('recovery.recipient', "a third-party recovery names the recipient's certificate (recipientCertificate)");
       const csr = CertificationRequestDoc.parse(input.recipientCsr);
       if (!csr.verifySignature()) throw new RuleError('recovery.csr.signature', 'the CSR is not signed by its key (no proof of possession)');
-      key = csr.publicKey;
-      description = `holder's new signing key (${csr.subjectText})`;
-    } else if (input.kind === 'third-party') {
-      if (input.recipientCertificate === undefined || input.recipientCsr !== undefined) throw new InvalidRequestError('recovery.recipient', "a third-party recovery names the recipient's certificate (recipientCertificate), nothing else");
-      const cert = Certificate.parse(input.recipientCertificate);
-      key = cert.publicKey;
-      description = `${cert.subjectText} (certificate ${cert.serialHex})`;
-    } else {
-      throw new InvalidRequestError('recovery.kind', `recovery kind must be "holder" or "third-party", not "${String(input.kind)}"`);
+      if (csr.publicKey.kind !== 'sm2') throw new RuleError('recovery.recipient.key', 'only an SM2 key can be named by a CSR (its envelope needs no certificate); name an RSA or ECDSA recipient by its certificate');
+      return { spki: csr.publicKey.spki, description: `holder's new signing key (${csr.subjectText})` };
     }
+    const cert = Certificate.parse(input.recipientCertificate!);
+    const who = input.kind === 'holder' ? "holder's new signing certificate" : 'recipient certificate';
+    return { spki: cert.publicKey.spki, certificate: cert.der, description: `${who} ${cert.subjectText} (serial ${cert.serialHex})` };
   } catch (e) {
     if (e instanceof ParseError) throw new InvalidRequestError('recovery.recipient', `the recipient could not be read: ${e.message}`);
     throw e;
   }
-  if (key.kind !== 'sm2') throw new RuleError('recovery.recipient.key', 'the key is enveloped as an SM2EnvelopedKey: the recipient key must be SM2');
-  return { spki: key.spki, description };
 }
 
 function sha256(b: Uint8Array): string {
