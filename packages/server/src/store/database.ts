@@ -9,6 +9,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as KyselySq
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
+import { startWalCheckpoints } from './wal-checkpoints.js';
 
 /** Which database engine a store runs on. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -72,6 +73,9 @@ function openSqlite(dataDir: string): Database {
   const file = join(dataDir, SQLITE_FILE);
   const raw = new SqliteDatabase(file);
   for (const p of SQLITE_PRAGMAS) raw.pragma(p);
+  // Checkpoints run in a thread of their own, never inside a commit (wal-checkpoints.ts).
+  raw.pragma('wal_autocheckpoint = 0');
+  const checkpoints = startWalCheckpoints(file);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   const batches = new GroupCommit(db, { inTransaction: () => raw.open && raw.inTransaction });
   return {
@@ -83,6 +87,8 @@ function openSqlite(dataDir: string): Database {
     watchSiblings: (siblings) => batches.watchSiblings(siblings),
     async close() {
       await batches.drain();
+      await checkpoints.stop();
+      if (raw.open) raw.pragma('wal_checkpoint(TRUNCATE)');
       await db.destroy();
     },
   };
