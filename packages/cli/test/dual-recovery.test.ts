@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,10 +35,14 @@ let admin: string;
 const officers: Record<string, string> = {};
 /** Every private scalar that must never be stored in the clear. */
 const secrets: Buffer[] = [];
+/** Everything the service logged (trace level) and every API answer, scanned at the end. */
+const logged: Buffer[] = [];
+const answers: Buffer[] = [];
 
 async function api(method: string, path: string, body: unknown, token: string): Promise<{ status: number; json: any }> {
   const r = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();
+  answers.push(Buffer.from(text));
   return { status: r.status, json: text ? JSON.parse(text) : undefined };
 }
 
@@ -48,7 +53,8 @@ function openssl(args: string[], input?: Buffer): { code: number; stdout: Buffer
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hpki-dual-'));
-  server = await startServer({ dataDir: join(dir, 'ca'), port: 0, kmc: 'embedded', logger: false, pkiThreads: 0 });
+  const logStream = new Writable({ write: (chunk: Buffer, _enc, done) => (logged.push(Buffer.from(chunk)), done()) });
+  server = await startServer({ dataDir: join(dir, 'ca'), port: 0, kmc: 'embedded', logger: { level: 'trace', stream: logStream }, pkiThreads: 0 });
   admin = readFileSync(server.tokenFile, 'utf8').trim();
   for (const id of ['officer-a', 'officer-b', 'officer-c']) {
     const r = await api('POST', '/api/v1/officers', { id }, admin);
@@ -221,7 +227,7 @@ test('ECDSA P-256 pair: the key comes as CMS EnvelopedData to the signing certif
   assert.ok(two.s.openEnvelope('staff', ct.stdout).equals(record));
 });
 
-test('no encryption private key is stored in the clear in any database file of the CA or the KMC', () => {
+test('no encryption private key is in the clear in any database file of the CA or the KMC, any log line or any API answer', () => {
   assert.ok(secrets.length > 0);
   const files: string[] = [];
   const walk = (d: string) => {
@@ -233,10 +239,10 @@ test('no encryption private key is stored in the clear in any database file of t
   };
   walk(dir);
   assert.ok(files.some((f) => f.includes('/kmc/')) && files.some((f) => f.includes('/ca/')), files.join(', '));
-  for (const f of files) {
-    const bytes = readFileSync(f);
+  assert.ok(logged.length > 0 && answers.length > 0);
+  for (const [f, bytes] of [...files.map((f) => [f, readFileSync(f)] as const), ['the service log', Buffer.concat(logged)] as const, ['the API answers', Buffer.concat(answers)] as const]) {
     for (const s of secrets) {
-      for (const form of [s, Buffer.from(s.toString('hex')), Buffer.from(s.toString('base64'))]) assert.equal(bytes.indexOf(form), -1, `${f} holds a private key`);
+      for (const form of [s, Buffer.from(s.toString('hex')), Buffer.from(s.toString('hex').toUpperCase()), Buffer.from(s.toString('base64').slice(0, 40))]) assert.equal(bytes.indexOf(form), -1, `${f} holds a private key`);
     }
   }
 });
