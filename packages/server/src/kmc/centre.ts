@@ -21,10 +21,8 @@ import {
   generateKey,
   kmcSignatureValid,
   parseKmcRequestBody,
-  parseName,
   parseSignedKmcMessage,
   publicKeyFromSpki,
-  selfSignedSigningCertificate,
   signKmcMessage,
   wholeSeconds,
   type KeyAlgorithm,
@@ -43,6 +41,7 @@ import { appendAudit } from '../audit/log.js';
 import type { KeyCustody } from '../ca/key-custody.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, RuleError } from '../errors.js';
 import type { EscrowState, KmcTables } from './tables.js';
+import { loadOrCreateIdentity } from '../security/service-identity.js';
 
 /** Options of the KMC. */
 export interface KmcOptions {
@@ -81,7 +80,6 @@ function clientPrincipal(name: string): Principal {
   return { id: `kmc-client:${name}`, role: 'officer', bootstrap: false };
 }
 
-const IDENTITY_ID = 'self';
 /** Custody contexts: a sealed key opens only for the row it was sealed for. */
 const IDENTITY_CONTEXT = 'kmc-identity';
 const escrowContext = (clientId: string, certNo: string) => `kmc-key:${clientId}:${certNo}`;
@@ -303,23 +301,12 @@ export class KeyManagementCentre {
 
   /** The KMC's signing identity: read, or made at first start (two processes: the first insert wins). */
   private async identity(): Promise<Identity> {
-    if (this.self) return this.self;
-    let row = await first<KmcTables['kmc_identity']>(this.database.db, sql`select * from kmc_identity where id = ${IDENTITY_ID}`);
-    if (!row) {
-      const key = generateKey(this.identityAlgorithm);
-      const now = wholeSeconds(this.clock());
-      const cert = selfSignedSigningCertificate(key, parseName('C=CN,O=health-pki,CN=health-pki Key Management Centre'), { notBefore: now, days: 3650 });
-      try {
-        await this.database.transaction(async (tx) => {
-          await run(tx, sql`insert into kmc_identity (id, cert_der, key_sealed, key_protection, created_at) values (${IDENTITY_ID}, ${cert.der}, ${this.custody.seal(key, IDENTITY_CONTEXT)}, ${this.custody.protection}, ${nowIso(now)})`);
-          await appendAudit(tx, { actor: { id: 'system', role: 'admin', bootstrap: false }, action: 'kmc.identity.create', target: 'kmc:identity', details: { algorithm: this.identityAlgorithm, serial: cert.serialHex, keyProtection: this.custody.protection } });
-        });
-      } catch (e) {
-        if (!isUniqueViolation(e)) throw e;
-      }
-      row = await first<KmcTables['kmc_identity']>(this.database.db, sql`select * from kmc_identity where id = ${IDENTITY_ID}`);
-    }
-    this.self = { cert: Certificate.parse(Buffer.from(row!.cert_der)), key: this.custody.open(Buffer.from(row!.key_sealed), row!.key_protection, IDENTITY_CONTEXT) };
+    this.self ??= await loadOrCreateIdentity(
+      this.database,
+      this.custody,
+      { table: 'kmc_identity', context: IDENTITY_CONTEXT, subject: 'C=CN,O=health-pki,CN=health-pki Key Management Centre', algorithm: this.identityAlgorithm, auditAction: 'kmc.identity.create' },
+      this.clock,
+    );
     return this.self;
   }
 }

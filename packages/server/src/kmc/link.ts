@@ -8,32 +8,24 @@
  * makes a second key.
  */
 import { randomBytes } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import {
-  Certificate,
   encodeKmcRequestBody,
   escapeDnValue,
-  generateKey,
   kmcSignatureValid,
   parseKmcResponseBody,
-  parseName,
   parseSignedKmcMessage,
-  selfSignedSigningCertificate,
   signKmcMessage,
   wholeSeconds,
+  type Certificate,
   type KmcRequestItem,
   type KmcResponseItem,
-  type PrivateKey,
   type RetKeyResponse,
 } from '@health-pki/pki';
 import type { Database } from '../store/database.js';
 import type { ModuleMigrations } from '../store/migrate.js';
-import { columnTypes, nowIso } from '../store/columns.js';
-import { isUniqueViolation } from '../store/errors.js';
-import { first, run } from '../store/sql.js';
-import { appendAudit } from '../audit/log.js';
-import { SYSTEM_PRINCIPAL } from '../auth/principal.js';
 import type { KeyCustody } from '../ca/key-custody.js';
+import { createIdentityTable, loadOrCreateIdentity, type ServiceIdentity } from '../security/service-identity.js';
 import { ServiceError } from '../errors.js';
 import { KMC_REQUEST_TYPE, KMC_RESPONSE_TYPE } from './media-types.js';
 
@@ -42,17 +34,7 @@ export const kmcLinkMigrations: ModuleMigrations = {
   module: 'kmclink',
   migrations: (dialect) => ({
     '0001_identity': {
-      async up(db: Kysely<any>) {
-        const t = columnTypes(dialect);
-        await db.schema
-          .createTable('kmclink_identity')
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('cert_der', t.bytes, (c) => c.notNull())
-          .addColumn('key_sealed', t.bytes, (c) => c.notNull())
-          .addColumn('key_protection', 'text', (c) => c.notNull())
-          .addColumn('created_at', 'text', (c) => c.notNull())
-          .execute();
-      },
+      up: (db: Kysely<any>) => createIdentityTable(db, dialect, 'kmclink_identity'),
     },
   }),
 };
@@ -82,13 +64,12 @@ export class KmcRefusedError extends ServiceError {
   }
 }
 
-const IDENTITY_ID = 'self';
 const IDENTITY_CONTEXT = 'kmclink-identity';
 const ATTEMPTS = 3;
 
 /** The CA's connection to its KMC. */
 export class KmcLink {
-  private self?: { cert: Certificate; key: PrivateKey };
+  private self?: ServiceIdentity;
 
   constructor(
     private readonly database: Database,
@@ -183,26 +164,14 @@ export class KmcLink {
   }
 
   /** The access identity: read, or made at first call (two processes: the first insert wins). */
-  private async identity(): Promise<{ cert: Certificate; key: PrivateKey }> {
-    if (this.self) return this.self;
-    type Row = { cert_der: Buffer; key_sealed: Buffer; key_protection: string };
-    let row = await first<Row>(this.database.db, sql`select cert_der, key_sealed, key_protection from kmclink_identity where id = ${IDENTITY_ID}`);
-    if (!row) {
-      const key = generateKey('sm2');
-      const now = wholeSeconds(this.now());
-      const org = escapeDnValue(this.opts.organization ?? 'health-pki');
-      const cert = selfSignedSigningCertificate(key, parseName(`C=CN,O=${org},CN=health-pki CA service KMC access ${randomBytes(4).toString('hex')}`), { notBefore: now, days: 3650 });
-      try {
-        await this.database.transaction(async (tx) => {
-          await run(tx, sql`insert into kmclink_identity (id, cert_der, key_sealed, key_protection, created_at) values (${IDENTITY_ID}, ${cert.der}, ${this.custody.seal(key, IDENTITY_CONTEXT)}, ${this.custody.protection}, ${nowIso(now)})`);
-          await appendAudit(tx, { actor: SYSTEM_PRINCIPAL, action: 'kmc.access.create', target: 'kmc:access', details: { subject: cert.subjectText, serial: cert.serialHex } });
-        });
-      } catch (e) {
-        if (!isUniqueViolation(e)) throw e;
-      }
-      row = await first<Row>(this.database.db, sql`select cert_der, key_sealed, key_protection from kmclink_identity where id = ${IDENTITY_ID}`);
-    }
-    this.self = { cert: Certificate.parse(Buffer.from(row!.cert_der)), key: this.custody.open(Buffer.from(row!.key_sealed), row!.key_protection, IDENTITY_CONTEXT) };
+  private async identity(): Promise<ServiceIdentity> {
+    const org = escapeDnValue(this.opts.organization ?? 'health-pki');
+    this.self ??= await loadOrCreateIdentity(
+      this.database,
+      this.custody,
+      { table: 'kmclink_identity', context: IDENTITY_CONTEXT, subject: `C=CN,O=${org},CN=health-pki CA service KMC access ${randomBytes(4).toString('hex')}`, algorithm: 'sm2', auditAction: 'kmc.access.create' },
+      () => this.now(),
+    );
     return this.self;
   }
 }

@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { ModuleMigrations } from '../store/migrate.js';
 import { columnTypes } from '../store/columns.js';
+import { createIdentityTable } from '../security/service-identity.js';
 
 /** The state of an escrowed key. */
 export type EscrowState = 'active' | 'revoked' | 'destroyed';
@@ -67,14 +68,7 @@ export const kmcMigrations: ModuleMigrations = {
     return {
       '0001_kmc': {
         async up(db: Kysely<any>) {
-          await db.schema
-            .createTable('kmc_identity')
-            .addColumn('id', 'text', (c) => c.primaryKey())
-            .addColumn('cert_der', t.bytes, (c) => c.notNull())
-            .addColumn('key_sealed', t.bytes, (c) => c.notNull())
-            .addColumn('key_protection', 'text', (c) => c.notNull())
-            .addColumn('created_at', 'text', (c) => c.notNull())
-            .execute();
+          await createIdentityTable(db, dialect, 'kmc_identity');
           await db.schema
             .createTable('kmc_clients')
             .addColumn('id', 'text', (c) => c.primaryKey())

@@ -17,7 +17,6 @@ import {
   parseName,
   policyOidsFor,
   randomSerial,
-  serialToHex,
   timeStampRejection,
   issueTimeStamp,
   type KeyAlgorithm,
