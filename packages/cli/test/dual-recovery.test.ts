@@ -135,6 +135,19 @@ test('loss of the token (Art. 18): hold, revoke, a new token, the key recovered 
     assert.equal(r.status, 200, JSON.stringify(r.json));
   }
 
+  // The KMC was told: the escrowed key is retired (still restorable).
+  {
+    const { openDatabase } = await import('@health-pki/server');
+    const { sql } = await import('kysely');
+    const kmcDb = await openDatabase({ dataDir: join(dir, 'ca', 'kmc') });
+    try {
+      const rows = await sql<{ state: string }>`select state from kmc_keys where cert_no = ${encSerial}`.execute(kmcDb.db);
+      assert.deepEqual(rows.rows.map((r) => r.state), ['revoked']);
+    } finally {
+      await kmcDb.close();
+    }
+  }
+
   // Token 2: a new signing key and certificate.
   const token2 = SoftToken.init(join(dir, 'token2.json'), { userPin: 'pin-222222', adminPin: 'ADMIN-PIN-TWO2', kdf: FAST_KDF });
   const s2 = token2.login('HPKI', 'pin-222222');

@@ -140,6 +140,21 @@ export class DualCertificates {
     return { issued, envelope: prepared.envelope };
   }
 
+  /**
+   * After an encryption certificate is revoked: tells the KMC its key is retired (RevokeKeyReq).
+   * Best effort, after the revocation committed: a retired key stays restorable at the KMC, so a
+   * lost notice changes nothing but the KMC's record, and the revocation must not wait on it.
+   */
+  async retire(ex: Executor, serial: string): Promise<boolean> {
+    if (!this.kmc.configured || (await this.applicationOf(ex, serial)) === undefined) return false;
+    try {
+      await this.kmc.revokeKey(BigInt('0x' + serial));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** After a failed approval: the KMC retires the key it escrowed for nothing (best effort; logged by the caller). */
   async abandon(prepared: PreparedEncryption): Promise<void> {
     await this.kmc.revokeKey(prepared.userCertNo);

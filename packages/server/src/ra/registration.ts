@@ -444,7 +444,10 @@ export class RegistrationAuthority {
 
   /** Revokes a holder's certificate (RFC 5280 reason), with the RA's record, in one transaction. */
   async revoke(actor: Principal, caName: string, serial: string, opts: { reason: RevocationReason; invalidityDate?: Date; comment?: string }): Promise<CertificateRecord> {
-    return this.statusChange(actor, caName, serial, { action: 'revoke', reason: opts.reason, invalidityDate: opts.invalidityDate }, opts.comment);
+    const record = await this.statusChange(actor, caName, serial, { action: 'revoke', reason: opts.reason, invalidityDate: opts.invalidityDate }, opts.comment);
+    // An encryption certificate's escrowed key is retired at the KMC (it stays restorable there).
+    await this.dual?.retire(this.database.db, record.serial);
+    return record;
   }
 
   /** Suspends a certificate (certificateHold). */
