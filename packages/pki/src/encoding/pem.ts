@@ -27,8 +27,22 @@ export function parsePemBlocks(text: string): PemBlock[] {
 }
 
 function looksLikePem(input: Uint8Array): boolean {
+  // DER that carries PEM text (a CMS over a JSON document listing PEM certificates) is still DER.
+  if (isOneDerSequence(input)) return false;
   // PEM may be preceded by human-readable text (openssl x509 -text output), so search the start.
   return Buffer.from(input.subarray(0, 4096)).toString('latin1').includes('-----BEGIN ');
+}
+
+/** True when the bytes are exactly one DER SEQUENCE (its length field spans the whole input). */
+function isOneDerSequence(b: Uint8Array): boolean {
+  if (b.length < 2 || b[0] !== 0x30) return false;
+  const first = b[1]!;
+  if (first < 0x80) return 2 + first === b.length;
+  const n = first & 0x7f;
+  if (n === 0 || n > 4 || b.length < 2 + n) return false;
+  let len = 0;
+  for (let i = 0; i < n; i++) len = len * 256 + b[2 + i]!;
+  return 2 + n + len === b.length;
 }
 
 /**
