@@ -18,6 +18,7 @@ import { register as registerToken } from './commands/token.js';
 import { register as registerBackup } from './commands/backup.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerKmc } from './commands/kmc.js';
+import { register as registerPlatform } from './commands/platform.js';
 
 /** Builds the program with every command group registered. */
 export function buildProgram(): Command {
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerBackup(program);
   registerAudit(program);
   registerKmc(program);
+  registerPlatform(program);
   return program;
 }
 

@@ -24,5 +24,7 @@ export { openReadOnlyDatabase, type ReadOnlyDatabase } from './store/read-only.j
 export { RETENTION_YEARS, retentionOf } from './records/retention.js';
 export { KeyManagementCentre, type KmcOptions, type KmcClientView, type EscrowView } from './kmc/centre.js';
 export { openKmcServices, buildKmcApp, startKmcServer, KMC_REQUEST_TYPE, KMC_RESPONSE_TYPE, type KmcServices, type KmcServiceOptions, type RunningKmc } from './kmc/server.js';
+export { openPlatformServices, type PlatformServices, type PlatformServiceOptions } from './platform/service.js';
+export { buildPlatformApp, startPlatformServer, type RunningPlatform } from './platform/server.js';
 export { buildHttpApp, type HttpOptions } from './http/app.js';
 export * from './server.js';

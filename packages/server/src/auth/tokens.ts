@@ -64,6 +64,17 @@ function tables(db: Executor): Kysely<AuthTables> {
  */
 export async function ensureBootstrapToken(database: Database, dataDir: string): Promise<{ file: string; created: boolean }> {
   const file = join(dataDir, ADMIN_TOKEN_FILE);
+  const { token, created } = readOrCreateTokenFile(file);
+  await tables(database.db)
+    .insertInto('auth_tokens')
+    .values({ token_sha256: tokenHash(token), principal_id: BOOTSTRAP_ADMIN_ID, role: 'admin', bootstrap: 1, created_at: nowIso(), created_by: 'system' })
+    .onConflict((oc) => oc.column('token_sha256').doNothing())
+    .execute();
+  return { file, created };
+}
+
+/** Reads a bootstrap token file, creating it (mode 0600) with a fresh random token when absent. */
+export function readOrCreateTokenFile(file: string): { token: string; created: boolean } {
   let created = false;
   if (!existsSync(file)) {
     // 'wx' fails if another process created the file meanwhile; then we read theirs.
@@ -76,12 +87,7 @@ export async function ensureBootstrapToken(database: Database, dataDir: string):
   }
   const token = readFileSync(file, 'utf8').trim();
   if (token.length < 16) throw new Error(`${file} holds no usable token; delete it to get a new one`);
-  await tables(database.db)
-    .insertInto('auth_tokens')
-    .values({ token_sha256: tokenHash(token), principal_id: BOOTSTRAP_ADMIN_ID, role: 'admin', bootstrap: 1, created_at: nowIso(), created_by: 'system' })
-    .onConflict((oc) => oc.column('token_sha256').doNothing())
-    .execute();
-  return { file, created };
+  return { token, created };
 }
 
 const CACHE_MS = 30_000;

@@ -8,8 +8,7 @@
  *   GET  /kmc/certificate  the KMC's signing certificate (DER), for CAs to pin
  *   GET  /healthz
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { sql } from 'kysely';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { openDatabase, type Database } from '../store/database.js';
 import { migrate } from '../store/migrate.js';
 import { auditMigrations } from '../audit/log.js';
@@ -17,8 +16,7 @@ import type { KeyCustody } from '../ca/key-custody.js';
 import { MasterKeyCustody } from '../ca/master-key-custody.js';
 import { securityMigrations } from '../security/master-key.js';
 import { openSealing, type SealingOptions } from '../security/sealing.js';
-import { handleError } from '../http/errors.js';
-import { NotFoundError } from '../errors.js';
+import { healthRoute, listenStandalone, standaloneApp, type RunningStandalone } from '../http/standalone.js';
 import { KeyManagementCentre, type KmcOptions } from './centre.js';
 import { kmcMigrations } from './tables.js';
 import { KMC_REQUEST_TYPE, KMC_RESPONSE_TYPE } from './media-types.js';
@@ -63,56 +61,23 @@ export async function openKmcServices(opts: KmcServiceOptions): Promise<KmcServi
 
 /** The KMC's HTTP app (not listening yet). */
 export async function buildKmcApp(services: KmcServices, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? { level: 'info' }, bodyLimit: REQUEST_LIMIT, return503OnClosing: true });
+  const app = standaloneApp({ logger: opts.logger, bodyLimit: REQUEST_LIMIT });
   app.addContentTypeParser(KMC_REQUEST_TYPE, { parseAs: 'buffer', bodyLimit: REQUEST_LIMIT }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((e, req, reply) => handleError(e, req, reply));
-  app.setNotFoundHandler((req, reply) => handleError(new NotFoundError('route.unknown', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
-
   app.post('/kmc', async (req, reply) => {
     const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
     const response = await services.centre.handle(body);
     return reply.type(KMC_RESPONSE_TYPE).header('cache-control', 'no-store').send(response);
   });
   app.get('/kmc/certificate', async (_req, reply) => reply.type('application/pkix-cert').send((await services.centre.certificate()).der));
-  app.get('/healthz', async (_req, reply) => {
-    try {
-      await sql`select 1`.execute(services.database.db);
-      return { status: 'ok', database: services.database.dialect };
-    } catch (e) {
-      return reply.code(503).send({ status: 'unavailable', message: e instanceof Error ? e.message : String(e) });
-    }
-  });
+  healthRoute(app, services.database);
   return app;
 }
 
 /** A running KMC. */
-export interface RunningKmc {
-  url: string;
-  services: KmcServices;
-  app: FastifyInstance;
-  close(): Promise<void>;
-}
+export type RunningKmc = RunningStandalone<KmcServices>;
 
 /** Opens the KMC and listens on `port` (0: any free port). */
 export async function startKmcServer(opts: KmcServiceOptions & { port?: number; host?: string; logger?: FastifyServerOptions['logger'] }): Promise<RunningKmc> {
   const services = await openKmcServices(opts);
-  let app: FastifyInstance | undefined;
-  try {
-    app = await buildKmcApp(services, { logger: opts.logger });
-    const url = await app.listen({ port: opts.port ?? 8090, host: opts.host ?? '127.0.0.1' });
-    const running = app;
-    return {
-      url,
-      services,
-      app: running,
-      async close() {
-        await running.close();
-        await services.close();
-      },
-    };
-  } catch (e) {
-    await app?.close().catch(() => undefined);
-    await services.close();
-    throw e;
-  }
+  return listenStandalone(services, () => buildKmcApp(services, { logger: opts.logger }), { port: opts.port ?? 8090, host: opts.host ?? '127.0.0.1' });
 }
