@@ -6,7 +6,7 @@
  * file, which the next writer removes. The lock serialises processes, so two PIN checks running at
  * once cannot both read the same retry counter.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { TokenError } from './errors.js';
@@ -48,15 +48,23 @@ function acquire(path: string): void {
   const lock = lockPath(path);
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
+    // The lock appears whole, pid inside, by link(2): a lock file created empty and filled after
+    // would look stale to another process in between, which would then take the lock as well.
+    const staged = `${lock}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      const fd = openSync(lock, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      writeFileSync(staged, String(process.pid), { mode: 0o600, flag: 'wx' });
+      linkSync(staged, lock);
       return;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new TokenError('notFound', `no token directory for "${path}"`);
       if (code !== 'EEXIST') throw new TokenError('io', `cannot lock the token "${path}": ${(e as Error).message}`, { cause: e });
+    } finally {
+      try {
+        unlinkSync(staged);
+      } catch {
+        /* never created */
+      }
     }
     if (!holderAlive(lock)) {
       try {
