@@ -181,28 +181,17 @@ function encodeResponseItem(r: KmcResponseItem): Buffer {
 /** Encodes a KSRequest (the part the CA signs). */
 export function encodeKmcRequestBody(b: KmcRequestBody): Buffer {
   if (b.requests.length === 0) throw new ParseError(WHAT, 'a KSRequest needs at least one request');
-  return derTree(
-    derNode(SEQ, [
-      derIntegerFromBigInt(0n),
-      b.caName,
-      derNode(SEQ, b.requests.map(encodeRequestItem)),
-      derGeneralizedTime(b.requestTime),
-      positive(b.taskNo, 'taskNO'),
-    ]),
-  );
+  return encodeBody(b.caName, b.requests.map(encodeRequestItem), b.requestTime, b.taskNo);
 }
 
 /** Encodes a KSRespond (the part the KMC signs). */
 export function encodeKmcResponseBody(b: KmcResponseBody): Buffer {
-  return derTree(
-    derNode(SEQ, [
-      derIntegerFromBigInt(0n),
-      b.kmName,
-      derNode(SEQ, b.responses.map(encodeResponseItem)),
-      derGeneralizedTime(b.respondTime),
-      positive(b.taskNo, 'taskNO'),
-    ]),
-  );
+  return encodeBody(b.kmName, b.responses.map(encodeResponseItem), b.respondTime, b.taskNo);
+}
+
+/** KSRequest and KSRespond share their shape: version 0, a Name, the list, a time, the task number. */
+function encodeBody(name: Buffer, items: Buffer[], time: Date, taskNo: bigint): Buffer {
+  return derTree(derNode(SEQ, [derIntegerFromBigInt(0n), name, derNode(SEQ, items), derGeneralizedTime(time), positive(taskNo, 'taskNO')]));
 }
 
 // ---------------------------------------------------------------------------------------------

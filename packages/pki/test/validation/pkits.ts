@@ -3,7 +3,7 @@
  * 237 entries of testcases.json (sections 4.1-4.14) plus the delta-CRL (4.15) and private
  * extension (4.16) tests, whose files ship with PKITS but which the table does not list.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Certificate, Crl } from '../../src/index.js';
 
@@ -57,6 +57,15 @@ export function loadPkitsTable(): PkitsCase[] {
   const file = join(PKITS_DIR, 'testcases.json');
   if (!existsSync(file)) throw new Error(`PKITS table not found at ${file} (set PKITS_DIR)`);
   return JSON.parse(readFileSync(file, 'utf8')) as PkitsCase[];
+}
+
+/** Every PKITS certificate, by file name. Throws when the PKITS directory is missing, as the table does: CI always has it. */
+export function pkitsCertificateFiles(): Array<{ name: string; der: Buffer }> {
+  const dir = join(PKITS_DIR, 'certs');
+  if (!existsSync(dir)) throw new Error(`PKITS certificates not found at ${dir} (set PKITS_DIR)`);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.crt'))
+    .map((name) => ({ name, der: readFileSync(join(dir, name)) }));
 }
 
 export function pkitsCertBytes(name: string): Buffer {

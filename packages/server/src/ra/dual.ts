@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { getProfile, publicKeyFromSpki, randomSerial, type Certificate, type KmcKeyType } from '@health-pki/pki';
-import type { Executor } from '../store/database.js';
+import type { Database, Executor } from '../store/database.js';
+import type { ApplicationKind } from './tables.js';
 import type { ModuleMigrations } from '../store/migrate.js';
 import { nowIso } from '../store/columns.js';
 import { first, run } from '../store/sql.js';
@@ -52,6 +53,11 @@ export interface IssuedEncryption {
   envelope: Buffer;
 }
 
+/** The refusal when a dual pair is asked of a service without a KMC. */
+export function noKmc(): RuleError {
+  return new RuleError('dual.kmc', 'this CA service has no key management centre, so it cannot issue encryption certificates; start it with --kmc-url and --kmc-cert');
+}
+
 /** The `*-enc` profile paired with a `*-sign` profile, or undefined. */
 export function encryptionProfileOf(signProfile: string): string | undefined {
   if (!signProfile.endsWith('-sign')) return undefined;
@@ -87,9 +93,15 @@ export class DualCertificates {
     return encProfile;
   }
 
+  /** Throws (422) unless an application of this kind, profile and key can get a pair. */
+  checkApplication(kind: ApplicationKind, signProfile: string, spki: Buffer): string {
+    if (kind !== 'new') throw new RuleError('dual.kind', 'a dual pair is issued for a new application; renew or re-key each certificate of a pair on its own');
+    return this.check(signProfile, spki);
+  }
+
   /** Throws (422) unless a pair can be issued: a KMC is configured, the profile has an `-enc` twin, the KMC makes keys of the signing key's kind. */
   check(signProfile: string, spki: Buffer): string {
-    if (!this.kmc.configured) throw new RuleError('dual.kmc', 'this CA service has no key management centre, so it cannot issue encryption certificates; start it with --kmc-url and --kmc-cert');
+    if (!this.kmc.configured) throw noKmc();
     const encProfile = encryptionProfileOf(signProfile);
     if (!encProfile) throw new RuleError('dual.profile', `profile ${signProfile} has no encryption twin; a dual application names a *-sign profile`);
     const keyType = kmcKeyTypeOf(spki);
@@ -155,7 +167,27 @@ export class DualCertificates {
     }
   }
 
-  /** After a failed approval: the KMC retires the key it escrowed for nothing (best effort; logged by the caller). */
+  /**
+   * Runs an approval's transaction with the encryption certificate in it: the KMC's key and the
+   * certificate are made first (outside the transaction), then `body` and the encryption record
+   * commit together. If the transaction fails, the KMC is told to retire the key it escrowed for
+   * nothing (best effort: an orphan escrow under a serial never issued harms no one).
+   */
+  async issueWithin<T>(
+    database: Database,
+    a: { caName: string; encProfile: string; request: IssueInput; signed: SignedCertificate; applicationId: string; actor: Principal },
+    body: (tx: Executor) => Promise<T>,
+  ): Promise<T & { encryption: IssuedEncryption }> {
+    const prepared = await this.prepare(a.caName, a.encProfile, a.request, a.signed);
+    try {
+      return await database.transaction(async (tx) => ({ ...(await body(tx)), encryption: await this.record(tx, a.applicationId, prepared, a.actor) }));
+    } catch (e) {
+      await this.abandon(prepared).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** After a failed approval: the KMC retires the key it escrowed for nothing (best effort). */
   async abandon(prepared: PreparedEncryption): Promise<void> {
     await this.kmc.revokeKey(prepared.userCertNo);
   }

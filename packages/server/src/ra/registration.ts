@@ -7,7 +7,6 @@
  * CA's certificate or status change, the RA event and the audit entry commit together or not at
  * all. Updates are guarded by the row's version, so concurrent decisions never both apply.
  */
-import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { Certificate, publicKeyFromSpki, type AltName, type HealthIdentity, type RevocationReason } from '@health-pki/pki';
 import type { Database, Executor } from '../store/database.js';
@@ -16,13 +15,16 @@ import { orderedId } from '../store/ids.js';
 import { all, first, run } from '../store/sql.js';
 import type { Principal } from '../auth/principal.js';
 import { appendAudit } from '../audit/log.js';
-import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, RuleError, TooLargeError } from '../errors.js';
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, RuleError } from '../errors.js';
 import { spkiFingerprint, type CertificateAuthorities, type CertificateRecord, type IssuedCertificate, type IssueInput, type SignedCertificate } from '../ca/authority.js';
 import type { ApplicationKind, ApplicationState, RaTables } from './tables.js';
 import { CA_PROFILES, altNamesFrom, cleanIdentity } from '../work/pki-tasks.js';
 import { InThreadPkiWork, type PkiWork } from '../work/pki-work.js';
 import { plaintextSealer, type Sealer } from '../security/envelope.js';
-import type { DualCertificates, IssuedEncryption } from './dual.js';
+import { noKmc, type DualCertificates, type IssuedEncryption } from './dual.js';
+import { checkMaterials, materialContext, materialRow, materialView, type MaterialInput, type MaterialLimits, type MaterialMeta, type MaterialView, DEFAULT_MATERIAL_LIMITS } from './materials.js';
+
+export { DEFAULT_MATERIAL_LIMITS, type MaterialInput, type MaterialLimits, type MaterialView } from './materials.js';
 
 /** The applicant's identity data as the RA officer recorded it from the materials. */
 export interface Applicant {
@@ -36,24 +38,6 @@ export interface Applicant {
   address?: string;
   /** Free-text notes of the officer who checked the identity. */
   notes?: string;
-}
-
-/** One application material (a scan, a form) as received. */
-export interface MaterialInput {
-  name: string;
-  contentType: string;
-  content: Buffer;
-}
-
-/** A stored material, without its bytes. */
-export interface MaterialView {
-  id: string;
-  name: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  addedBy: string;
-  addedAt: string;
 }
 
 /** What an application asks for. */
@@ -112,23 +96,6 @@ export interface ApplicationView {
   materials: MaterialView[];
   events: EventView[];
 }
-
-/** Size and type limits for materials. */
-export interface MaterialLimits {
-  /** Largest material, in bytes. */
-  maxBytes: number;
-  /** Most materials one application may carry. */
-  maxCount: number;
-  /** Content types accepted (scans, forms, documents). */
-  contentTypes: readonly string[];
-}
-
-/** Default limits: 4 MiB per material, 20 per application, scans and documents only. */
-export const DEFAULT_MATERIAL_LIMITS: MaterialLimits = {
-  maxBytes: 4 * 1024 * 1024,
-  maxCount: 20,
-  contentTypes: ['application/pdf', 'image/jpeg', 'image/png', 'image/tiff', 'image/webp', 'application/ofd', 'text/plain', 'application/json', 'application/xml'],
-};
 
 /** The largest CSR accepted, in bytes of DER. */
 export { MAX_CSR_BYTES } from '../work/pki-tasks.js';
@@ -228,7 +195,7 @@ export class RegistrationAuthority {
       const app = await this.row(tx, caName, applicationId);
       if (app.state !== 'submitted') throw new ConflictError(`application.${app.state}`, `materials can be added only before the decision; application ${app.id} is ${app.state}`);
       const count = await tables(tx).selectFrom('ra_materials').select((eb) => eb.fn.countAll<number>().as('n')).where('application_id', '=', app.id).executeTakeFirstOrThrow();
-      this.checkMaterials([material], Number(count.n));
+      checkMaterials(this.limits, [material], Number(count.n));
       const at = nowIso(this.clock());
       const view = await this.insertMaterial(tx, app.id, material, actor, at);
       await this.recordEvent(tx, { authorityId: app.authority_id, applicationId: app.id, action: 'material', actor, at, details: { material: view.id, name: view.name, size: view.size } });
@@ -302,41 +269,17 @@ export class RegistrationAuthority {
     );
   }
 
-  /**
-   * Runs an approval's transaction. For a dual application it first gets the encryption key from
-   * the KMC and signs its certificate (outside the transaction) and then records it inside; if
-   * the transaction fails, the KMC is told to retire the key it escrowed for nothing (best
-   * effort: an orphan escrow under a serial never issued harms no one).
-   */
-  private async withEncryption<T>(
-    caName: string,
-    encProfile: string | undefined,
-    request: IssueInput,
-    signed: SignedCertificate,
-    applicationId: string,
-    actor: Principal,
-    body: (tx: Executor) => Promise<T>,
-  ): Promise<T & { encryption?: IssuedEncryption }> {
-    const dual = this.dual;
-    if (!encProfile || !dual) return this.database.transaction(body) as Promise<T & { encryption?: IssuedEncryption }>;
-    const prepared = await dual.prepare(caName, encProfile, request, signed);
-    try {
-      return await this.database.transaction(async (tx) => {
-        const result = await body(tx);
-        return { ...result, encryption: await dual.record(tx, applicationId, prepared, actor) };
-      });
-    } catch (e) {
-      await dual.abandon(prepared).catch(() => undefined);
-      throw e;
-    }
+  /** Runs an approval's transaction; a dual application's encryption certificate joins it (dual.ts). */
+  private withEncryption<T>(caName: string, encProfile: string | undefined, request: IssueInput, signed: SignedCertificate, applicationId: string, actor: Principal, body: (tx: Executor) => Promise<T>): Promise<T & { encryption?: IssuedEncryption }> {
+    if (encProfile && this.dual) return this.dual.issueWithin(this.database, { caName, encProfile, request, signed, applicationId, actor }, body);
+    return this.database.transaction(body) as Promise<T & { encryption?: IssuedEncryption }>;
   }
 
   /** The dual module when `input` asks for a pair (checked now: a refusal leaves nothing behind). */
   private dualWish(input: ApplicationInput, entry: PreparedApplication): DualCertificates | undefined {
     if (!input.dual) return undefined;
-    if (!this.dual) throw new RuleError('dual.kmc', 'this CA service has no key management centre, so it cannot issue encryption certificates; start it with --kmc-url and --kmc-cert');
-    if (entry.row.kind !== 'new') throw new RuleError('dual.kind', 'a dual pair is issued for a new application; renew or re-key each certificate of a pair on its own');
-    this.dual.check(entry.row.profile, entry.request.spki);
+    if (!this.dual) throw noKmc();
+    this.dual.checkApplication(entry.row.kind, entry.row.profile, entry.request.spki);
     return this.dual;
   }
 
@@ -508,7 +451,7 @@ export class RegistrationAuthority {
     const authority = await this.ca.getAuthority(caName);
     const kind = input.kind ?? 'new';
     const materials = input.materials ?? [];
-    this.checkMaterials(materials, 0);
+    checkMaterials(this.limits, materials, 0);
     // The request is checked against its profile as it is examined (new certificates) or
     // just after (renewals, re-keys and reissues, which take subject and profile from the certificate replaced).
     const req = await this.resolveRequest(caName, kind, input);
@@ -651,22 +594,6 @@ export class RegistrationAuthority {
     return resolved;
   }
 
-  private checkMaterials(materials: MaterialInput[], existing: number): void {
-    if (existing + materials.length > this.limits.maxCount) {
-      throw new TooLargeError('material.count', `an application may carry at most ${this.limits.maxCount} materials`);
-    }
-    for (const m of materials) {
-      if (m.content.length > this.limits.maxBytes) {
-        throw new TooLargeError('material.size', `material "${m.name}" is ${m.content.length} bytes; the limit is ${this.limits.maxBytes} bytes`);
-      }
-      if (m.content.length === 0) throw new InvalidRequestError('material.empty', `material "${m.name}" is empty`);
-      const type = m.contentType.split(';')[0]!.trim().toLowerCase();
-      if (!this.limits.contentTypes.includes(type)) {
-        throw new RuleError('material.type', `material "${m.name}" has content type "${m.contentType}"; accepted: ${this.limits.contentTypes.join(', ')}`);
-      }
-    }
-  }
-
   private async insertMaterial(tx: Executor, applicationId: string, m: MaterialInput, actor: Principal, at: string): Promise<MaterialView> {
     const row = materialRow(applicationId, m, actor, at, this.sealer);
     await tables(tx).insertInto('ra_materials').values(row).execute();
@@ -736,39 +663,10 @@ export class RegistrationAuthority {
   }
 }
 
-/** The context a material is sealed under: its row. */
-function materialContext(id: string): string {
-  return `material:${id}`;
-}
-
-/** A material's row, its digest computed and its content sealed (outside any transaction: a material may be megabytes). */
-function materialRow(applicationId: string, m: MaterialInput, actor: Principal, at: string, sealer: Sealer): RaTables['ra_materials'] {
-  const id = orderedId();
-  return {
-    id,
-    application_id: applicationId,
-    name: m.name,
-    content_type: m.contentType.split(';')[0]!.trim().toLowerCase(),
-    size: m.content.length,
-    sha256: createHash('sha256').update(m.content).digest('hex'),
-    content: sealer.seal(m.content, materialContext(id)),
-    content_protection: sealer.protection,
-    added_by: actor.id,
-    added_at: at,
-  };
-}
-
 function eventRow(e: { authorityId: string; applicationId: string | null; serial?: string | null; action: string; actor: Principal; at: string; reason?: string | null; details: Record<string, unknown> }): RaTables['ra_events'] {
   return { id: orderedId(), authority_id: e.authorityId, application_id: e.applicationId, serial: e.serial ?? null, action: e.action, actor: e.actor.id, at: e.at, reason: e.reason ?? null, details: JSON.stringify(e.details) };
 }
 
 function eventView(e: RaTables['ra_events']): EventView {
   return { action: e.action, actor: e.actor, at: e.at, serial: e.serial, reason: e.reason, details: JSON.parse(e.details) as Record<string, unknown> };
-}
-
-/** A material's columns other than its bytes. */
-type MaterialMeta = Omit<RaTables['ra_materials'], 'content' | 'content_protection' | 'application_id'>;
-
-function materialView(m: MaterialMeta): MaterialView {
-  return { id: m.id, name: m.name, contentType: m.content_type, size: Number(m.size), sha256: m.sha256, addedBy: m.added_by, addedAt: m.added_at };
 }
