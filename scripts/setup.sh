@@ -16,6 +16,7 @@
 # golang-cfssl: the bench compares issuance with `cfssl serve` (CFSSL is what people use instead).
 # ldap-utils: ldapsearch reads the certificate directory in the tests, as relying parties do.
 # wrk: the HTTP load generator of the OCSP benchmark (a separate process, as relying parties are).
+# chromium: the browser tests of the web interface and the EMR example drive it with playwright-core.
 set -euo pipefail
 if (($#)); then
   echo "usage: bash scripts/setup.sh   (no arguments; installs Debian packages if missing, then runs npm ci)" >&2
@@ -24,7 +25,7 @@ fi
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(openssl default-jre-headless libbcprov-java libbcpkix-java libbcutil-java softhsm2 golang-cfssl ldap-utils wrk)
+PACKAGES=(openssl default-jre-headless libbcprov-java libbcpkix-java libbcutil-java softhsm2 golang-cfssl ldap-utils wrk chromium)
 
 installed() {
   # dpkg -s also succeeds for removed packages whose config files remain, so read the status.
