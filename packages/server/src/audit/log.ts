@@ -20,7 +20,7 @@ import type { DialectName } from '../store/database.js';
 import type { ModuleMigrations } from '../store/migrate.js';
 import { columnTypes, nowIso } from '../store/columns.js';
 import { orderedId } from '../store/ids.js';
-import { first, run } from '../store/sql.js';
+import { first, hot, run, statement } from '../store/sql.js';
 import type { Principal } from '../auth/principal.js';
 import { GENESIS_HASH, entryHash } from './chain.js';
 
@@ -117,7 +117,7 @@ export const auditMigrations: ModuleMigrations = {
         await db.schema.createIndex('audit_log_seq').on('audit_log').columns(['seq']).unique().execute();
         await db.schema.createIndex('audit_log_actor').on('audit_log').columns(['actor', 'seq']).execute();
         await db.schema.createIndex('audit_log_target').on('audit_log').columns(['target', 'seq']).execute();
-        for (const statement of chainTriggers(dialect)) await sql.raw(statement).execute(db);
+        for (const text of chainTriggers(dialect)) await sql.raw(text).execute(db);
       },
     },
     '0003_checkpoints': {
@@ -153,18 +153,45 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
+/** An event with the time it happened (default: when it is appended). */
+export interface TimedAuditEvent extends AuditEvent {
+  at?: Date;
+}
+
 /** Appends an event; call it inside the transaction of the change it records. */
 export async function appendAudit(tx: Executor, event: AuditEvent, at: Date = new Date()): Promise<void> {
-  // Written on every issuance and status change: plain SQL, no query builder (store/sql.ts).
-  const head = await first<{ seq: number | string; hash: string }>(tx, sql`update audit_head set seq = seq + 1 where id = 1 returning seq, hash`);
+  await appendAudits(tx, [{ ...event, at }]);
+}
+
+/** The multi-row insert of n entries, built once per n. */
+const insertTexts: string[] = [];
+function insertText(n: number): string {
+  return (insertTexts[n] ??= `insert into audit_log (id, seq, at, actor, action, target, details, prev_hash, hash) values ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+}
+
+/**
+ * Appends several events of one transaction, in order, with two statements whatever their
+ * number: the head moves by n at once, and the n entries, each chained to the one before
+ * exactly as n single appends would chain them, go in with one insert. Only the last row
+ * matches the head's new seq, so the trigger moves the head's hash to it.
+ */
+export async function appendAudits(tx: Executor, events: readonly TimedAuditEvent[]): Promise<void> {
+  const n = events.length;
+  if (n === 0) return;
+  // Written on every issuance and status change: `hot` SQL, no query builder (store/sql.ts).
+  const head = await first<{ seq: number | string; hash: string }>(tx, hot`update audit_head set seq = seq + ${n} where id = 1 returning seq, hash`);
   if (!head) throw new Error('the audit chain has no head row: the audit migrations have not run');
-  const seq = Number(head.seq);
-  const id = orderedId();
-  const when = nowIso(at);
-  const details = JSON.stringify(event.details ?? {});
-  const hash = entryHash({ seq, id, at: when, actor: event.actor.id, action: event.action, target: event.target, details, prevHash: head.hash });
-  await run(
-    tx,
-    sql`insert into audit_log (id, seq, at, actor, action, target, details, prev_hash, hash) values (${id}, ${seq}, ${when}, ${event.actor.id}, ${event.action}, ${event.target}, ${details}, ${head.hash}, ${hash})`,
-  );
+  let seq = Number(head.seq) - n;
+  let prevHash = head.hash;
+  const params: unknown[] = [];
+  for (const event of events) {
+    seq++;
+    const id = orderedId();
+    const when = nowIso(event.at ?? new Date());
+    const details = JSON.stringify(event.details ?? {});
+    const hash = entryHash({ seq, id, at: when, actor: event.actor.id, action: event.action, target: event.target, details, prevHash });
+    params.push(id, seq, when, event.actor.id, event.action, event.target, details, prevHash, hash);
+    prevHash = hash;
+  }
+  await run(tx, statement(insertText(n), params));
 }

@@ -10,7 +10,7 @@
  * certificate commit together or not at all, while no transaction waits for a signature.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import {
   Certificate,
   KEY_ALGORITHMS,
@@ -33,9 +33,9 @@ import {
 import type { Database, Executor } from '../store/database.js';
 import { nowIso } from '../store/columns.js';
 import { isUniqueViolation } from '../store/errors.js';
-import { first, run } from '../store/sql.js';
+import { first, hot, run } from '../store/sql.js';
 import type { Principal } from '../auth/principal.js';
-import { appendAudit } from '../audit/log.js';
+import { appendAudit, type TimedAuditEvent } from '../audit/log.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, RuleError } from '../errors.js';
 import type { CaTables, CertificateStatus } from './tables.js';
 import { plaintextCustody, type KeyCustody } from './key-custody.js';
@@ -256,9 +256,22 @@ function toRecord(authority: string, issuerLabel: string, row: CaTables['ca_cert
   };
 }
 
+/**
+ * Told of every issuance and revocation inside the act's own transaction (the platform link's
+ * outbox, platform-link/events.ts), so that the act and its report commit together.
+ */
+export interface CertificateEvents {
+  /** A certificate was recorded; `replaces` names the certificate a renewal, re-key or reissue replaces. */
+  issued(tx: Executor, e: { authority: string; serial: string; profile: string; at: Date; notAfter: string; replaces?: string }): Promise<void>;
+  /** A certificate was revoked (holds and releases are not reported). */
+  revoked(tx: Executor, e: { authority: string; serial: string; reason: RevocationReason; at: Date }): Promise<void>;
+}
+
 /** The certification authorities of one deployment. */
 export class CertificateAuthorities {
   readonly urls: PublicationUrls;
+  /** Told of issuances and revocations in their transactions (set by the platform link); none when unset. */
+  events?: CertificateEvents;
   /** The CRL partition a certificate this CA signs at `at` belongs to (set by the CRL publisher); 0 when unset. */
   crlPartition?: (issuerId: string, at: Date) => Promise<number>;
   private readonly database: Database;
@@ -467,13 +480,18 @@ export class CertificateAuthorities {
    * Records a signed certificate inside the caller's transaction: the certificate row (its
    * serial reserved by the (authority, serial) primary key), its first status record and the
    * audit entry. A serial the authority already used throws SerialTakenError, which must roll
-   * the transaction back; `issueWith` then signs again with a fresh serial.
+   * the transaction back; `issueWith` then signs again with a fresh serial. With `opts.audits`
+   * the audit entry is added to that list instead, which the caller appends with its own
+   * entries (appendAudits: one chain append for all of them) before its transaction ends.
    */
-  async record(tx: Executor, signed: SignedCertificate, actor: Principal): Promise<IssuedCertificate> {
+  async record(tx: Executor, signed: SignedCertificate, actor: Principal, opts: { replaces?: string; audits?: TimedAuditEvent[] } = {}): Promise<IssuedCertificate> {
     const cert = signed.certificate;
     const row = await this.insertCertificate(tx, signed.authorityId, signed.issuerId, signed.profile, signed.facts, nowIso(signed.at));
     if (!row) throw new SerialTakenError(signed.facts.serialHex);
-    await appendAudit(tx, { actor, action: 'ca.issue', target: `ca:${signed.authority}/cert:${row.serial}`, details: { profile: signed.profile, subject: row.subject, issuer: signed.issuerLabel } }, signed.at);
+    const event: TimedAuditEvent = { actor, action: 'ca.issue', target: `ca:${signed.authority}/cert:${row.serial}`, details: { profile: signed.profile, subject: row.subject, issuer: signed.issuerLabel }, at: signed.at };
+    if (opts.audits) opts.audits.push(event);
+    else await appendAudit(tx, event, signed.at);
+    await this.events?.issued(tx, { authority: signed.authority, serial: row.serial, profile: signed.profile, at: signed.at, notAfter: row.not_after, ...(opts.replaces ? { replaces: opts.replaces } : {}) });
     return { record: toRecord(signed.authority, signed.issuerLabel, row), certificate: cert, chain: signed.chain };
   }
 
@@ -503,7 +521,7 @@ export class CertificateAuthorities {
   async getCertificate(name: string, serial: string, ex: Executor = this.database.db): Promise<CertificateRecord> {
     const a = await this.load(name, ex);
     const key = normalizeSerial(serial);
-    const row = await first<CaTables['ca_certificates']>(ex, sql`select * from ca_certificates where authority_id = ${a.row.id} and serial = ${key}`);
+    const row = await first<CaTables['ca_certificates']>(ex, hot`select * from ca_certificates where authority_id = ${a.row.id} and serial = ${key}`);
     if (!row) throw new NotFoundError('ca.certificate.unknown', `CA "${name}" has no certificate with serial ${key}`);
     return toRecord(a.row.name, a.issuers.find((i) => i.row.id === row.issuer_id)?.row.label ?? '?', row);
   }
@@ -552,7 +570,7 @@ export class CertificateAuthorities {
     const version = current.version + 1;
     const changed = await run(
       tx,
-      sql`update ca_certificates set status = ${next.status}, revoked_at = ${next.revoked_at}, reason = ${next.reason}, invalidity_date = ${next.invalidity_date}, version = ${version}
+      hot`update ca_certificates set status = ${next.status}, revoked_at = ${next.revoked_at}, reason = ${next.reason}, invalidity_date = ${next.invalidity_date}, version = ${version}
           where authority_id = ${a.row.id} and serial = ${current.serial} and version = ${current.version}`,
     );
     if (changed !== 1) {
@@ -561,9 +579,10 @@ export class CertificateAuthorities {
     const reason = change.action === 'revoke' ? change.reason : change.action === 'hold' ? 'certificateHold' : 'removeFromCRL';
     await run(
       tx,
-      sql`insert into ca_status_changes (authority_id, serial, version, from_status, to_status, reason, at, actor) values (${a.row.id}, ${current.serial}, ${version}, ${current.status}, ${next.status}, ${reason}, ${at.toISOString()}, ${actor.id})`,
+      hot`insert into ca_status_changes (authority_id, serial, version, from_status, to_status, reason, at, actor) values (${a.row.id}, ${current.serial}, ${version}, ${current.status}, ${next.status}, ${reason}, ${at.toISOString()}, ${actor.id})`,
     );
     await appendAudit(tx, { actor, action: `ca.${change.action}`, target: `ca:${name}/cert:${current.serial}`, details: { reason, from: current.status, to: next.status } }, at);
+    if (change.action === 'revoke') await this.events?.revoked(tx, { authority: name, serial: current.serial, reason: change.reason, at });
     return { ...current, ...{ status: next.status, revokedAt: next.revoked_at, reason: next.reason as RevocationReason | null, invalidityDate: next.invalidity_date }, version };
   }
 
@@ -617,7 +636,7 @@ export class CertificateAuthorities {
     // The hottest statements of the service are written as SQL (no query builder): see store/sql.ts.
     const inserted = await run(
       tx,
-      sql`insert into ca_certificates (authority_id, serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, status, revoked_at, reason, invalidity_date, der, issued_at, version, holder_org, holder_email)
+      hot`insert into ca_certificates (authority_id, serial, issuer_id, profile, subject, spki_sha256, not_before, not_after, status, revoked_at, reason, invalidity_date, der, issued_at, version, holder_org, holder_email)
           values (${row.authority_id}, ${row.serial}, ${row.issuer_id}, ${row.profile}, ${row.subject}, ${row.spki_sha256}, ${row.not_before}, ${row.not_after}, ${row.status}, ${null}, ${null}, ${null}, ${row.der}, ${row.issued_at}, ${row.version}, ${cert.holder.holderOrg}, ${cert.holder.holderEmail})
           on conflict (authority_id, serial) do nothing`,
     );
@@ -625,7 +644,7 @@ export class CertificateAuthorities {
     if (cert.holder.identityNumbers.length > 0) await insertIdentityNumbers(tx, authorityId, row.serial, cert.holder.identityNumbers);
     await run(
       tx,
-      sql`insert into ca_status_changes (authority_id, serial, version, from_status, to_status, reason, at, actor) values (${authorityId}, ${row.serial}, ${1}, ${null}, ${'valid'}, ${null}, ${at}, ${'ca'})`,
+      hot`insert into ca_status_changes (authority_id, serial, version, from_status, to_status, reason, at, actor) values (${authorityId}, ${row.serial}, ${1}, ${null}, ${'valid'}, ${null}, ${at}, ${'ca'})`,
     );
     return row;
   }

@@ -10,7 +10,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Database, Executor } from '../store/database.js';
-import { all, run } from '../store/sql.js';
+import { all, run, statement } from '../store/sql.js';
 import type { CertificateStatus } from './tables.js';
 import type { IdentityNumber } from './holder.js';
 
@@ -41,10 +41,20 @@ export interface CertificateCriteria {
   notAfterAfter?: string;
 }
 
-/** Where a page starts: after this certificate in (authority id, serial) order. */
+/** Where a page starts: after this certificate in (authority id, serial) order, or in the sort's order when the search is sorted. */
 export interface SearchPosition {
   authorityId: string;
   serial: string;
+  /** With a sort: the sort column's value of that certificate. */
+  key?: string;
+}
+
+/** The columns a search can be sorted by (API name → column), then by (authority, serial); anything else is refused by the route's schema. */
+export const CERTIFICATE_SORT_COLUMNS = { issuedAt: 'issued_at', notAfter: 'not_after', subject: 'subject' } as const;
+/** A sort of the search: a column of CERTIFICATE_SORT_COLUMNS and a direction. */
+export interface CertificateSort {
+  key: keyof typeof CERTIFICATE_SORT_COLUMNS;
+  dir: 'asc' | 'desc';
 }
 
 /** One certificate as a search returns it. */
@@ -103,7 +113,7 @@ function contains(column: RawBuilder<unknown>, text: string): RawBuilder<unknown
 }
 
 /** The conditions of a search, as SQL fragments with bound values. */
-function conditions(c: CertificateCriteria, after: SearchPosition | undefined): RawBuilder<unknown>[] {
+function conditions(c: CertificateCriteria, after: SearchPosition | undefined, sort?: CertificateSort): RawBuilder<unknown>[] {
   const where: RawBuilder<unknown>[] = [];
   if (c.ca !== undefined) where.push(sql`c.authority_id = (select id from ca_authorities where name = ${c.ca})`);
   if (c.issuer !== undefined) where.push(sql`i.label = ${c.issuer}`);
@@ -120,7 +130,14 @@ function conditions(c: CertificateCriteria, after: SearchPosition | undefined): 
   if (c.validAt !== undefined) where.push(sql`c.not_before <= ${c.validAt} and c.not_after >= ${c.validAt}`);
   if (c.notAfterBefore !== undefined) where.push(sql`c.not_after < ${c.notAfterBefore}`);
   if (c.notAfterAfter !== undefined) where.push(sql`c.not_after > ${c.notAfterAfter}`);
-  if (after) where.push(sql`(c.authority_id > ${after.authorityId} or (c.authority_id = ${after.authorityId} and c.serial > ${after.serial}))`);
+  if (after && sort) {
+    // Keyset paging in the sort's order: past the last row's (column, authority, serial).
+    const col = sql.ref(`c.${CERTIFICATE_SORT_COLUMNS[sort.key]}`);
+    const op = sql.raw(sort.dir === 'asc' ? '>' : '<');
+    where.push(
+      sql`(${col} ${op} ${after.key ?? ''} or (${col} = ${after.key ?? ''} and (c.authority_id ${op} ${after.authorityId} or (c.authority_id = ${after.authorityId} and c.serial ${op} ${after.serial}))))`,
+    );
+  } else if (after) where.push(sql`(c.authority_id > ${after.authorityId} or (c.authority_id = ${after.authorityId} and c.serial > ${after.serial}))`);
   return where;
 }
 
@@ -149,9 +166,12 @@ function toHit(r: HitRow): CertificateHit {
 export class CertificateSearch {
   constructor(private readonly database: Database) {}
 
-  /** One page of the certificates that meet every criterion, in (authority, serial) order. */
-  async search(criteria: CertificateCriteria, page: { limit: number; after?: SearchPosition; withDer?: boolean }): Promise<SearchPage> {
-    const where = conditions(criteria, page.after);
+  /** One page of the certificates that meet every criterion, in (authority, serial) order or by `page.sort` then (authority, serial). */
+  async search(criteria: CertificateCriteria, page: { limit: number; after?: SearchPosition; withDer?: boolean; sort?: CertificateSort }): Promise<SearchPage> {
+    const sort = page.sort;
+    const where = conditions(criteria, page.after, sort);
+    const dir = sql.raw(sort?.dir === 'desc' ? 'desc' : 'asc');
+    const order = sort ? sql`order by ${sql.ref(`c.${CERTIFICATE_SORT_COLUMNS[sort.key]}`)} ${dir}, c.authority_id ${dir}, c.serial ${dir}` : sql`order by c.authority_id, c.serial`;
     const der = page.withDer ? sql`, c.der` : sql``;
     const rows = await all<HitRow>(
       this.database.db,
@@ -161,17 +181,21 @@ export class CertificateSearch {
           join ca_authorities a on a.id = c.authority_id
           join ca_issuers i on i.id = c.issuer_id
           ${where.length ? sql`where ${sql.join(where, sql` and `)}` : sql``}
-          order by c.authority_id, c.serial
+          ${order}
           limit ${page.limit + 1}`,
     );
     const hits = rows.slice(0, page.limit).map(toHit);
     const last = hits[hits.length - 1];
-    return rows.length > page.limit && last ? { hits, next: { authorityId: last.authorityId, serial: last.serial } } : { hits };
+    const key = (h: CertificateHit): string => (sort?.key === 'issuedAt' ? h.issuedAt : sort?.key === 'notAfter' ? h.notAfter : h.subject);
+    return rows.length > page.limit && last ? { hits, next: { authorityId: last.authorityId, serial: last.serial, ...(sort ? { key: key(last) } : {}) } } : { hits };
   }
 }
 
 /** Records the identity numbers of a certificate being recorded, inside the caller's transaction. */
 export async function insertIdentityNumbers(tx: Executor, authorityId: string, serial: string, numbers: readonly IdentityNumber[]): Promise<void> {
-  const values = numbers.map((n) => sql`(${authorityId}, ${serial}, ${n.kind}, ${n.number})`);
-  await run(tx, sql`insert into ca_certificate_identities (authority_id, serial, kind, number) values ${sql.join(values)}`);
+  // On every issuance: SQL text built once per row count, no query builder (store/sql.ts `statement`).
+  const text = (identityInserts[numbers.length] ??= `insert into ca_certificate_identities (authority_id, serial, kind, number) values ${numbers.map(() => '(?, ?, ?, ?)').join(', ')}`);
+  await run(tx, statement(text, numbers.flatMap((n) => [authorityId, serial, n.kind, n.number])));
 }
+
+const identityInserts: string[] = [];

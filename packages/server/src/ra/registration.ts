@@ -7,14 +7,14 @@
  * CA's certificate or status change, the RA event and the audit entry commit together or not at
  * all. Updates are guarded by the row's version, so concurrent decisions never both apply.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { Certificate, publicKeyFromSpki, type AltName, type HealthIdentity, type RevocationReason } from '@health-pki/pki';
 import type { Database, Executor } from '../store/database.js';
 import { nowIso } from '../store/columns.js';
 import { orderedId } from '../store/ids.js';
-import { all, first, run } from '../store/sql.js';
+import { all, first, hot, run, statement } from '../store/sql.js';
 import type { Principal } from '../auth/principal.js';
-import { appendAudit } from '../audit/log.js';
+import { appendAudit, appendAudits, type TimedAuditEvent } from '../audit/log.js';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, RuleError } from '../errors.js';
 import { spkiFingerprint, type CertificateAuthorities, type CertificateRecord, type IssuedCertificate, type IssueInput, type SignedCertificate } from '../ca/authority.js';
 import type { ApplicationKind, ApplicationState, RaTables } from './tables.js';
@@ -97,6 +97,9 @@ export interface ApplicationView {
   events: EventView[];
 }
 
+/** The most applications one batch enrollment takes (enrollBatch). */
+export const MAX_ENROLL_BATCH = 100;
+
 /** The largest CSR accepted, in bytes of DER. */
 export { MAX_CSR_BYTES } from '../work/pki-tasks.js';
 
@@ -151,6 +154,11 @@ interface PreparedApplication {
   eventRow: RaTables['ra_events'];
   event: EventView;
 }
+
+/** The columns the application list can be sorted by (API name → column); anything else is refused. */
+export const APPLICATION_SORT_COLUMNS = { enteredAt: 'entered_at', subject: 'subject', profile: 'profile', kind: 'kind', state: 'state' } as const;
+/** A sort key of the application list. */
+export type ApplicationSort = keyof typeof APPLICATION_SORT_COLUMNS;
 
 /** The registration authority of one deployment (all its CAs). */
 export class RegistrationAuthority {
@@ -210,17 +218,25 @@ export class RegistrationAuthority {
     return this.view(ex, row);
   }
 
-  /** Applications of a CA, oldest first, optionally in one state; `after` is the last id of the previous page. */
-  async listApplications(actor: Principal, caName: string, q: { state?: ApplicationState; limit?: number; after?: string } = {}): Promise<ApplicationView[]> {
+  /**
+   * Applications of a CA, optionally in one state, by `sort` (default: entry time) in `order`
+   * (default ascending: oldest first), then by id; `after` is the last id of the previous page
+   * (keyset paging on the same order).
+   */
+  async listApplications(actor: Principal, caName: string, q: { state?: ApplicationState; limit?: number; after?: string; sort?: ApplicationSort; order?: 'asc' | 'desc' } = {}): Promise<ApplicationView[]> {
     requireOfficer(actor);
     const authority = await this.ca.getAuthority(caName);
+    const col = APPLICATION_SORT_COLUMNS[q.sort ?? 'enteredAt'];
+    if (!col) throw new InvalidRequestError('ra.sort', `sort must be one of ${Object.keys(APPLICATION_SORT_COLUMNS).join(', ')}`);
+    const dir = q.order === 'desc' ? 'desc' : 'asc';
+    const op = dir === 'asc' ? '>' : '<';
     let query = tables(this.database.db).selectFrom('ra_applications').selectAll().where('authority_id', '=', authority.id);
     if (q.state) query = query.where('state', '=', q.state);
     if (q.after) {
-      const last = await tables(this.database.db).selectFrom('ra_applications').select(['entered_at', 'id']).where('id', '=', q.after).executeTakeFirst();
-      if (last) query = query.where((eb) => eb.or([eb('entered_at', '>', last.entered_at), eb.and([eb('entered_at', '=', last.entered_at), eb('id', '>', last.id)])]));
+      const last = await tables(this.database.db).selectFrom('ra_applications').select([col, 'id']).where('id', '=', q.after).executeTakeFirst();
+      if (last) query = query.where((eb) => eb.or([eb(col, op, last[col]), eb.and([eb(col, '=', last[col]), eb('id', op, last.id)])]));
     }
-    const rows = await query.orderBy('entered_at').orderBy('id').limit(Math.min(Math.max(q.limit ?? 50, 1), 500)).execute();
+    const rows = await query.orderBy(col, dir).orderBy('id', dir).limit(Math.min(Math.max(q.limit ?? 50, 1), 500)).execute();
     const out: ApplicationView[] = [];
     for (const r of rows) out.push(await this.view(this.database.db, r));
     return out;
@@ -263,7 +279,9 @@ export class RegistrationAuthority {
     const pair = await this.dual?.of(this.database.db, app.id);
     return this.ca.issueWith(caName, request, (signed) =>
       this.withEncryption(caName, pair?.encProfile, request, signed, app.id, actor, async (tx) => {
-        const { row, issued } = await this.decide(tx, app, actor, signed, selfApproved, opts.comment);
+        const audits: TimedAuditEvent[] = [];
+        const { row, issued } = await this.decide(tx, app, actor, signed, selfApproved, opts.comment, audits);
+        await appendAudits(tx, audits);
         return { application: await this.view(tx, row), issued };
       }),
     );
@@ -289,7 +307,9 @@ export class RegistrationAuthority {
    * deployment (the same rule as `approve`; the record says "self-approved"). Everyone else gets
    * 403: maker-checker holds, enter the application and let another officer approve it. The
    * records are exactly those of apply + approve (application, both RA events, three audit
-   * entries), written in ONE transaction.
+   * entries), written in ONE transaction. A new certificate's application is written once, in
+   * its final state, with both RA events in one insert and the three audit entries in one
+   * chain append (the hot path: about half the statements of apply + approve).
    */
   async enroll(actor: Principal, caName: string, input: ApplicationInput, opts: { comment?: string } = {}): Promise<Approval> {
     requireOfficer(actor);
@@ -309,9 +329,59 @@ export class RegistrationAuthority {
     const dual = this.dualWish(input, entry);
     return this.ca.issueWith(caName, request, (signed) =>
       this.withEncryption(caName, dual?.check(entry.row.profile, entry.request.spki), request, signed, entry.row.id, actor, async (tx) => {
-        await this.insertApplication(tx, entry, actor);
-        await dual?.request(tx, entry.row.id, entry.row.profile, entry.request.spki);
-        const { row, issued, events } = await this.decide(tx, entry.row, actor, signed, selfApproved, opts.comment);
+        const audits: TimedAuditEvent[] = [];
+        if (!dual && !entry.row.previous_serial) {
+          const { row, issued, events } = await this.enrollNew(tx, entry, actor, signed, selfApproved, opts.comment, audits);
+          await appendAudits(tx, audits);
+          return { application: this.viewOf(row, entry.materials, events), issued };
+        }
+        await this.insertApplication(tx, entry, actor, audits);
+        if (dual) {
+          // The dual request may record its own entries: keep the chain in the order of the acts.
+          await appendAudits(tx, audits.splice(0));
+          await dual.request(tx, entry.row.id, entry.row.profile, entry.request.spki);
+        }
+        const { row, issued, events } = await this.decide(tx, entry.row, actor, signed, selfApproved, opts.comment, audits);
+        await appendAudits(tx, audits);
+        return { application: this.viewOf(row, entry.materials, [entry.event, ...events]), issued };
+      }),
+    );
+  }
+
+  /**
+   * Enrolls several applications of one CA in one call (a hospital enrolling its staff at once).
+   * Each is exactly an `enroll`: its own checks, its own transaction with its application, RA
+   * record and audit entries, its own outcome; they run concurrently and so share group commits.
+   * Who may not enroll, an unknown CA or too many applications fail the whole call before any
+   * application is examined.
+   */
+  async enrollBatch(actor: Principal, caName: string, inputs: readonly ApplicationInput[]): Promise<PromiseSettledResult<Approval>[]> {
+    requireOfficer(actor);
+    if (!actor.bootstrap) {
+      throw new ForbiddenError('ra.maker-checker', `maker-checker: ${actor.id} cannot approve applications it enters itself; enter them (POST /api/v1/cas/${caName}/applications) and let another officer approve them`);
+    }
+    if (inputs.length > MAX_ENROLL_BATCH) throw new InvalidRequestError('batch.size', `at most ${MAX_ENROLL_BATCH} applications per batch; this one has ${inputs.length}`);
+    await this.ca.getAuthority(caName);
+    return Promise.allSettled(inputs.map((input) => this.enroll(actor, caName, input)));
+  }
+
+  /**
+   * Enters an application as `entrant`'s own and approves it by `policy` instead of an officer,
+   * in ONE transaction (ra/self-service.ts: a holder's renewal, whose conditions the caller has
+   * checked). The records are those of apply + approve, the decision reason names the policy and
+   * `audit` adds the policy's own audit entry. No materials, no dual pair.
+   */
+  async enterByPolicy(entrant: Principal, policy: Principal, caName: string, input: ApplicationInput, reason: string, audit: (applicationId: string, serial: string) => TimedAuditEvent): Promise<Approval> {
+    if (input.dual || input.materials?.length) throw new RuleError('ra.policy', 'an application approved by policy carries no materials and no encryption certificate');
+    const entry = await this.prepareApplication(entrant, caName, input);
+    const request: IssueInput = { profile: entry.row.profile, subjectDer: entry.request.subjectDer, spki: entry.request.spki, identity: entry.request.identity, altNames: entry.request.altNames, validityDays: input.validityDays };
+    return this.ca.issueWith(caName, request, (signed) =>
+      this.database.transaction(async (tx) => {
+        const audits: TimedAuditEvent[] = [];
+        await this.insertApplication(tx, entry, entrant, audits);
+        const { row, issued, events } = await this.decide(tx, entry.row, policy, signed, false, reason, audits);
+        audits.push(audit(row.id, signed.facts.serialHex));
+        await appendAudits(tx, audits);
         return { application: this.viewOf(row, entry.materials, [entry.event, ...events]), issued };
       }),
     );
@@ -339,28 +409,57 @@ export class RegistrationAuthority {
     signed: SignedCertificate,
     selfApproved: boolean,
     comment: string | undefined,
+    audits: TimedAuditEvent[],
   ): Promise<{ row: RaTables['ra_applications']; issued: IssuedCertificate; events: EventView[] }> {
-    const at = nowIso(signed.at);
     const serial = signed.facts.serialHex;
-    const row: RaTables['ra_applications'] = { ...app, state: 'issued', decided_by: actor.id, decided_at: at, decision_reason: comment ?? null, self_approved: selfApproved ? 1 : 0, certificate_serial: serial, version: Number(app.version) + 1 };
+    const row = decidedRow(app, actor, signed, selfApproved, comment);
     const events: EventView[] = [];
     if (app.previous_serial) {
+      // The revocation appends its own audit entry: the entries so far go first.
+      await appendAudits(tx, audits.splice(0));
       const revoked = await this.settlePrevious(tx, app, actor);
       if (revoked) events.push(revoked);
     }
     // The certificate first: a serial the CA already used must surface as SerialTakenError
     // (and a fresh serial), not as a clash on the application's certificate_serial index.
-    const issued = await this.ca.record(tx, signed, actor);
+    const issued = await this.ca.record(tx, signed, actor, { audits, ...(app.previous_serial ? { replaces: app.previous_serial } : {}) });
     const changed = await run(
       tx,
-      sql`update ra_applications set state = ${row.state}, decided_by = ${row.decided_by}, decided_at = ${row.decided_at}, decision_reason = ${row.decision_reason}, self_approved = ${row.self_approved}, certificate_serial = ${serial}, version = ${row.version}
+      hot`update ra_applications set state = ${row.state}, decided_by = ${row.decided_by}, decided_at = ${row.decided_at}, decision_reason = ${row.decision_reason}, self_approved = ${row.self_approved}, certificate_serial = ${serial}, version = ${row.version}
           where id = ${app.id} and version = ${app.version} and state = ${'submitted'}`,
     );
     if (changed !== 1) throw new ConflictError('application.concurrent', `application ${app.id} was decided by someone else meanwhile`);
-    const note = selfApproved ? 'approved by the bootstrap administrator who entered it (demo deployment: maker-checker waived)' : undefined;
-    events.push(await this.recordEvent(tx, { authorityId: app.authority_id, applicationId: app.id, serial, action: 'approve', actor, at, reason: comment, details: { selfApproved, note, profile: app.profile } }));
-    await appendAudit(tx, { actor, action: 'ra.approve', target: `ra:application:${app.id}`, details: { ca: app.authority_name, serial, selfApproved } }, signed.at);
+    const approval = approveEvent(app, actor, signed, selfApproved, comment);
+    await insertEventRows(tx, [approval]);
+    events.push(eventView(approval));
+    audits.push(approveAudit(app, actor, signed, selfApproved));
     return { row, issued, events };
+  }
+
+  /**
+   * The writes of an enrolled new certificate (no previous certificate, no dual pair), inside its
+   * transaction: the certificate first (a used serial surfaces as SerialTakenError, as in
+   * `decide`), then the application in its final state, both RA events in one insert; the three
+   * audit entries (apply, issue, approve) go to `audits` in that order.
+   */
+  private async enrollNew(
+    tx: Executor,
+    entry: PreparedApplication,
+    actor: Principal,
+    signed: SignedCertificate,
+    selfApproved: boolean,
+    comment: string | undefined,
+    audits: TimedAuditEvent[],
+  ): Promise<{ row: RaTables['ra_applications']; issued: IssuedCertificate; events: EventView[] }> {
+    audits.push(applyAudit(entry.row, actor));
+    const issued = await this.ca.record(tx, signed, actor, { audits });
+    const row = decidedRow(entry.row, actor, signed, selfApproved, comment);
+    await insertApplicationRow(tx, row);
+    for (const m of entry.materialRows) await tables(tx).insertInto('ra_materials').values(m).execute();
+    const approval = approveEvent(row, actor, signed, selfApproved, comment);
+    await insertEventRows(tx, [entry.eventRow, approval]);
+    audits.push(approveAudit(row, actor, signed, selfApproved));
+    return { row, issued, events: [entry.event, eventView(approval)] };
   }
 
   /** Rejects an application with a reason; nothing is issued. */
@@ -492,22 +591,17 @@ export class RegistrationAuthority {
     return { row, request: req, materialRows, materials: materialRows.map(materialView), event: eventView(event), eventRow: event };
   }
 
-  /** The application's writes, inside its transaction: the application, its materials, the RA record and the audit entry. */
-  private async insertApplication(tx: Executor, entry: PreparedApplication, actor: Principal): Promise<void> {
-    const r = entry.row;
-    await run(
-      tx,
-      sql`insert into ra_applications (id, authority_id, authority_name, kind, profile, state, subject, subject_der, spki, csr, applicant, identity, alt_names, validity_days, previous_serial, previous_reason, entered_by, entered_at, decided_by, decided_at, decision_reason, self_approved, certificate_serial, version)
-          values (${r.id}, ${r.authority_id}, ${r.authority_name}, ${r.kind}, ${r.profile}, ${r.state}, ${r.subject}, ${r.subject_der}, ${r.spki}, ${r.csr}, ${r.applicant}, ${r.identity}, ${r.alt_names}, ${r.validity_days}, ${r.previous_serial}, ${r.previous_reason}, ${r.entered_by}, ${r.entered_at}, ${null}, ${null}, ${null}, ${0}, ${null}, ${1})`,
-    );
+  /**
+   * The application's writes, inside its transaction: the application, its materials, the RA
+   * record and the audit entry (appended now, or added to `audits` for the caller to append).
+   */
+  private async insertApplication(tx: Executor, entry: PreparedApplication, actor: Principal, audits?: TimedAuditEvent[]): Promise<void> {
+    await insertApplicationRow(tx, entry.row);
     for (const m of entry.materialRows) await tables(tx).insertInto('ra_materials').values(m).execute();
-    const e = entry.eventRow;
-    await run(
-      tx,
-      sql`insert into ra_events (id, authority_id, application_id, serial, action, actor, at, reason, details)
-          values (${e.id}, ${e.authority_id}, ${e.application_id}, ${e.serial}, ${e.action}, ${e.actor}, ${e.at}, ${e.reason}, ${e.details})`,
-    );
-    await appendAudit(tx, { actor, action: 'ra.apply', target: `ra:application:${r.id}`, details: { ca: r.authority_name, kind: r.kind, profile: r.profile } });
+    await insertEventRows(tx, [entry.eventRow]);
+    const audit = applyAudit(entry.row, actor);
+    if (audits) audits.push(audit);
+    else await appendAudit(tx, audit);
   }
 
   /**
@@ -606,17 +700,13 @@ export class RegistrationAuthority {
     e: { authorityId: string; applicationId: string | null; serial?: string | null; action: string; actor: Principal; at: string; reason?: string | null; details: Record<string, unknown> },
   ): Promise<EventView> {
     const event = eventRow(e);
-    await run(
-      tx,
-      sql`insert into ra_events (id, authority_id, application_id, serial, action, actor, at, reason, details)
-          values (${event.id}, ${event.authority_id}, ${event.application_id}, ${event.serial}, ${event.action}, ${event.actor}, ${event.at}, ${event.reason}, ${event.details})`,
-    );
+    await insertEventRows(tx, [event]);
     return eventView(event);
   }
 
   private async row(ex: Executor, caName: string, id: string): Promise<RaTables['ra_applications']> {
     const authority = await this.ca.getAuthority(caName, ex);
-    const row = /^[0-9a-f-]{36}$/.test(id) ? await first<RaTables['ra_applications']>(ex, sql`select * from ra_applications where id = ${id} and authority_id = ${authority.id}`) : undefined;
+    const row = /^[0-9a-f-]{36}$/.test(id) ? await first<RaTables['ra_applications']>(ex, hot`select * from ra_applications where id = ${id} and authority_id = ${authority.id}`) : undefined;
     if (!row) throw new NotFoundError('application.unknown', `CA "${caName}" has no application ${id.slice(0, 80)}`);
     return row;
   }
@@ -625,9 +715,9 @@ export class RegistrationAuthority {
   private async view(ex: Executor, row: RaTables['ra_applications']): Promise<ApplicationView> {
     const materials = await all<MaterialMeta>(
       ex,
-      sql`select id, name, content_type, size, sha256, added_by, added_at from ra_materials where application_id = ${row.id} order by id`,
+      hot`select id, name, content_type, size, sha256, added_by, added_at from ra_materials where application_id = ${row.id} order by id`,
     );
-    const events = await all<RaTables['ra_events']>(ex, sql`select * from ra_events where application_id = ${row.id} order by id`);
+    const events = await all<RaTables['ra_events']>(ex, hot`select * from ra_events where application_id = ${row.id} order by id`);
     return this.viewOf(
       row,
       materials.map(materialView),
@@ -669,4 +759,46 @@ function eventRow(e: { authorityId: string; applicationId: string | null; serial
 
 function eventView(e: RaTables['ra_events']): EventView {
   return { action: e.action, actor: e.actor, at: e.at, serial: e.serial, reason: e.reason, details: JSON.parse(e.details) as Record<string, unknown> };
+}
+
+/** An application as decided: issued with `signed`, by `actor`. */
+function decidedRow(app: RaTables['ra_applications'], actor: Principal, signed: SignedCertificate, selfApproved: boolean, comment: string | undefined): RaTables['ra_applications'] {
+  return { ...app, state: 'issued', decided_by: actor.id, decided_at: nowIso(signed.at), decision_reason: comment ?? null, self_approved: selfApproved ? 1 : 0, certificate_serial: signed.facts.serialHex, version: Number(app.version) + 1 };
+}
+
+/** The RA's record of an approval. */
+function approveEvent(app: RaTables['ra_applications'], actor: Principal, signed: SignedCertificate, selfApproved: boolean, comment: string | undefined): RaTables['ra_events'] {
+  const note = selfApproved ? 'approved by the bootstrap administrator who entered it (demo deployment: maker-checker waived)' : undefined;
+  return eventRow({ authorityId: app.authority_id, applicationId: app.id, serial: signed.facts.serialHex, action: 'approve', actor, at: nowIso(signed.at), reason: comment, details: { selfApproved, note, profile: app.profile } });
+}
+
+/** The audit entry of an application entered. */
+function applyAudit(app: RaTables['ra_applications'], actor: Principal): TimedAuditEvent {
+  return { actor, action: 'ra.apply', target: `ra:application:${app.id}`, details: { ca: app.authority_name, kind: app.kind, profile: app.profile }, at: new Date() };
+}
+
+/** The audit entry of an approval. */
+function approveAudit(app: RaTables['ra_applications'], actor: Principal, signed: SignedCertificate, selfApproved: boolean): TimedAuditEvent {
+  return { actor, action: 'ra.approve', target: `ra:application:${app.id}`, details: { ca: app.authority_name, serial: signed.facts.serialHex, selfApproved }, at: signed.at };
+}
+
+/** Inserts an application row as it is (the hot path's SQL: store/sql.ts). */
+async function insertApplicationRow(tx: Executor, r: RaTables['ra_applications']): Promise<void> {
+  await run(
+    tx,
+    hot`insert into ra_applications (id, authority_id, authority_name, kind, profile, state, subject, subject_der, spki, csr, applicant, identity, alt_names, validity_days, previous_serial, previous_reason, entered_by, entered_at, decided_by, decided_at, decision_reason, self_approved, certificate_serial, version)
+        values (${r.id}, ${r.authority_id}, ${r.authority_name}, ${r.kind}, ${r.profile}, ${r.state}, ${r.subject}, ${r.subject_der}, ${r.spki}, ${r.csr}, ${r.applicant}, ${r.identity}, ${r.alt_names}, ${r.validity_days}, ${r.previous_serial}, ${r.previous_reason}, ${r.entered_by}, ${r.entered_at}, ${r.decided_by}, ${r.decided_at}, ${r.decision_reason}, ${r.self_approved}, ${r.certificate_serial}, ${r.version})`,
+  );
+}
+
+/** The multi-row insert of n RA events, built once per n. */
+const eventInserts: string[] = [];
+
+/** Inserts RA events in one statement. */
+async function insertEventRows(tx: Executor, rows: readonly RaTables['ra_events'][]): Promise<void> {
+  const n = rows.length;
+  const text = (eventInserts[n] ??= `insert into ra_events (id, authority_id, application_id, serial, action, actor, at, reason, details) values ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+  const params: unknown[] = [];
+  for (const e of rows) params.push(e.id, e.authority_id, e.application_id, e.serial, e.action, e.actor, e.at, e.reason, e.details);
+  await run(tx, statement(text, params));
 }

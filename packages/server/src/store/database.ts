@@ -10,6 +10,7 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import { startWalCheckpoints } from './wal-checkpoints.js';
+import type { DirectSql } from './sql.js';
 
 /** Which database engine a store runs on. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -76,8 +77,9 @@ function openSqlite(dataDir: string): Database {
   // Checkpoints run in a thread of their own, never inside a commit (wal-checkpoints.ts).
   raw.pragma('wal_autocheckpoint = 0');
   const checkpoints = startWalCheckpoints(file);
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  const batches = new GroupCommit(db, { inTransaction: () => raw.open && raw.inTransaction });
+  const cached = withStatementCache(raw);
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: cached }) });
+  const batches = new GroupCommit(db, { inTransaction: () => raw.open && raw.inTransaction, direct: directSql(cached) });
   return {
     dialect: 'sqlite',
     description: `sqlite:${file}`,
@@ -111,6 +113,20 @@ function withStatementCache(raw: SqliteDatabase.Database): KyselySqliteDatabase 
         cache.set(sql, stmt);
       }
       return stmt;
+    },
+  };
+}
+
+/**
+ * Synchronous execution on the cached prepared statements, for the group commit's operations
+ * (store/sql.ts `hot`): the same thing Kysely's SQLite driver does, without its promises.
+ */
+function directSql(cached: KyselySqliteDatabase): DirectSql {
+  return {
+    exec(text, params) {
+      const stmt = cached.prepare(text);
+      if (stmt.reader) return { rows: stmt.all(params) as unknown[], changes: 0 };
+      return { rows: [], changes: Number(stmt.run(params).changes ?? 0) };
     },
   };
 }

@@ -22,6 +22,7 @@
  * lock), so they never see data that is not committed yet.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
+import { bindDirect, unbindDirect, type DirectSql } from './sql.js';
 
 /** Counters for operators: how well batching works. */
 export interface GroupCommitStats {
@@ -57,6 +58,8 @@ export interface GroupCommitOptions {
   siblings?: () => number;
   /** Longest wait for siblings, in milliseconds (default 2). */
   maxDelayMs?: number;
+  /** Runs SQL synchronously on the connection: `hot` statements of the batch's operations use it (sql.ts). */
+  direct?: DirectSql;
 }
 
 const statement = (text: string) => CompiledQuery.raw(text, []);
@@ -130,7 +133,15 @@ export class GroupCommit {
     this.running = true;
     const batch = this.queue.splice(0, this.maxBatch);
     try {
-      await this.db.connection().execute((conn) => this.commitBatch(conn, batch));
+      await this.db.connection().execute(async (conn) => {
+        // While the batch holds the connection, its operations' hot statements run on it directly.
+        if (this.opts.direct) bindDirect(conn, this.opts.direct);
+        try {
+          await this.commitBatch(conn, batch);
+        } finally {
+          unbindDirect(conn);
+        }
+      });
     } catch (e) {
       // Acquiring the connection failed (closed database): nothing of the batch ran.
       for (const p of batch) p.outcome ??= { ok: false, error: e };
@@ -145,21 +156,27 @@ export class GroupCommit {
     this.schedule();
   }
 
+  /** Runs a statement of the batch's own (savepoints), directly when the connection allows it. */
+  private async control(conn: Kysely<any>, q: CompiledQuery): Promise<void> {
+    if (this.opts.direct) this.opts.direct.exec(q.sql, []);
+    else await conn.executeQuery(q);
+  }
+
   private async commitBatch(conn: Kysely<any>, batch: Pending[]): Promise<void> {
     await conn.executeQuery(BEGIN);
     try {
       for (const p of batch) {
-        await conn.executeQuery(SAVEPOINT);
+        await this.control(conn, SAVEPOINT);
         try {
           p.outcome = { ok: true, value: await p.fn(conn) };
-          await conn.executeQuery(RELEASE);
+          await this.control(conn, RELEASE);
         } catch (error) {
           p.outcome = { ok: false, error };
           // Some errors (I/O, full disk) make SQLite abandon the whole transaction: then the
           // operations before this one are gone too, and the batch must fail as a whole.
           if (!this.opts.inTransaction()) throw new BatchAbandoned(error);
-          await conn.executeQuery(ROLLBACK_TO);
-          await conn.executeQuery(RELEASE);
+          await this.control(conn, ROLLBACK_TO);
+          await this.control(conn, RELEASE);
         }
       }
       await conn.executeQuery(COMMIT);
