@@ -26,3 +26,4 @@ export * from './cms/index.js';
 export * from './tsp/index.js';
 export * from './envelope/index.js';
 export * from './kmc/index.js';
+export * from './trust-list/index.js';
