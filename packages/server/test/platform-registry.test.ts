@@ -202,5 +202,24 @@ for (const backendName of BACKENDS) {
       }
       assert.equal((await call('prov-GD', 'POST', '/platform/cas/bj-ca/evaluations', { passed: 'no' })).status, 403);
     });
+
+    test('conformance-test inputs (endpoints, samples) are stored, replaced before admission and fixed after it', async () => {
+      const good = caCertificate('sample good', false).toPem();
+      const revoked = caCertificate('sample revoked', false).toPem();
+      tok['gd-ca3'] = (await ok('national', 'POST', '/platform/tokens', { id: 'gd-ca3', role: 'ca', ca: 'gd-ca3' })).token;
+      const filed = await ok('gd-ca3', 'POST', '/platform/cas', { ...application('gd-ca3', 'GD'), endpoints: { query: 'https://gd-ca3.example/api/v1/platform-access/gd-ca3/query' }, samples: { good: [good], revoked: [revoked] } });
+      assert.equal(filed.endpoints.query, 'https://gd-ca3.example/api/v1/platform-access/gd-ca3/query');
+      assert.deepEqual(filed.samples, { good: [good], revoked: [revoked] });
+      const replaced = await ok('gd-ca3', 'POST', '/platform/cas/gd-ca3/conformance-inputs', { samples: { good: [revoked], revoked: [good] } });
+      assert.deepEqual([replaced.samples.good, replaced.endpoints.query], [[revoked], filed.endpoints.query]);
+      assert.deepEqual((await ok('auditor', 'GET', '/platform/cas/gd-ca3')).samples, { good: [revoked], revoked: [good] });
+      assert.equal((await call('gd-ca3', 'POST', '/platform/cas/gd-ca3/conformance-inputs', { samples: { good: [good, good] } })).status, 400);
+      assert.equal((await call('auditor', 'POST', '/platform/cas/gd-ca3/conformance-inputs', {})).status, 403);
+      await ok('prov-GD', 'POST', '/platform/cas/gd-ca3/province-review', { approve: true });
+      await ok('national', 'POST', '/platform/cas/gd-ca3/conformance', { passed: true });
+      assert.equal((await ok('national', 'GET', '/platform/cas/gd-ca3')).conformanceReport.source, 'offline');
+      await ok('national', 'POST', '/platform/cas/gd-ca3/approve', {});
+      assert.equal((await call('gd-ca3', 'POST', '/platform/cas/gd-ca3/conformance-inputs', { samples: { good: [good] } })).status, 409);
+    });
   });
 }

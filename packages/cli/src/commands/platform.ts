@@ -14,6 +14,7 @@ interface StartFlags extends MasterKeyFlags {
   port: string;
   host: string;
   logLevel: string;
+  probeInterval: string;
 }
 
 /** Registers `hpki platform start`. */
@@ -28,12 +29,15 @@ export function register(program: Command): void {
     .option('--port <n>', 'TCP port', '8095')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+    .option('--probe-interval <seconds>', "how often the CAs' OCSP responders and CRLs are probed (0: never)", '300')
     .action(async (opts: StartFlags) => {
       if (!/^\d{1,5}$/.test(opts.port) || Number(opts.port) > 65535) usageError(`--port must be 0-65535, not "${opts.port}"`);
+      if (!/^\d{1,6}$/.test(opts.probeInterval) || (Number(opts.probeInterval) > 0 && Number(opts.probeInterval) < 10)) usageError(`--probe-interval must be 0 or 10-999999 seconds, not "${opts.probeInterval}"`);
       const { startPlatformServer, isPostgresUrl, redactUrl } = await import('@health-pki/server');
       if (opts.db !== undefined && !isPostgresUrl(opts.db)) usageError(`--db must be a postgres:// URL, not "${redactUrl(opts.db)}"`);
       const dataDir = resolve(opts.data);
-      const server = await startPlatformServer({ dataDir, dbUrl: opts.db, sealing: sealingFromOptions(opts, dataDir), port: Number(opts.port), host: opts.host, logger: { level: opts.logLevel } }).catch(masterKeyRefusal);
+      const clock = testClock();
+      const server = await startPlatformServer({ dataDir, dbUrl: opts.db, sealing: sealingFromOptions(opts, dataDir), port: Number(opts.port), host: opts.host, probeIntervalMs: Number(opts.probeInterval) * 1000, logger: { level: opts.logLevel }, ...(clock ? { clock } : {}) }).catch(masterKeyRefusal);
       const cert = await server.services.trustList.certificate();
       const cas = await server.services.registry.list();
       process.stderr.write(
@@ -43,6 +47,7 @@ export function register(program: Command): void {
           `  database ${server.services.database.description}`,
           `  national-office token in ${server.services.adminTokenFile}`,
           `  trust-list signer ${cert.subjectText}, serial ${cert.serialHex}`,
+          ...(clock ? [`  TEST CLOCK: the platform's time is shifted by HPKI_TEST_CLOCK_OFFSET_MS=${process.env.HPKI_TEST_CLOCK_OFFSET_MS} ms (tests only)`] : []),
           `  CAs: ${cas.map((c) => `${c.name} (${c.status})`).join(', ') || 'none yet (POST /platform/cas)'}`,
           '',
         ].join('\n'),
@@ -56,4 +61,16 @@ export function register(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
     });
+}
+
+/**
+ * Test only: HPKI_TEST_CLOCK_OFFSET_MS shifts the platform's clock (deadlines, the rectification
+ * sweep) so that a test of separate processes can let a year pass. Never set it in production.
+ */
+function testClock(): (() => Date) | undefined {
+  const raw = process.env.HPKI_TEST_CLOCK_OFFSET_MS;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^-?\d{1,15}$/.test(raw)) usageError(`HPKI_TEST_CLOCK_OFFSET_MS must be an integer number of milliseconds, not "${raw}"`);
+  const offset = Number(raw);
+  return () => new Date(Date.now() + offset);
 }

@@ -1,7 +1,8 @@
 /**
  * The national certificate service management platform as its own service (`hpki platform
  * start`): its HTTP app with the registry, sync/statistics and trust-list routes, every route
- * gated by its declared platform access (http/access.ts), and a daily rectification sweep.
+ * gated by its declared platform access (http/access.ts), a daily rectification sweep, and the
+ * OCSP/CRL probes on their schedule (probe/).
  */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { healthRoute, listenStandalone, standaloneApp, type RunningStandalone } from '../http/standalone.js';
@@ -10,6 +11,11 @@ import { installPlatformAccess, principalOf } from './http/access.js';
 import { registerRegistryRoutes } from './http/registry-routes.js';
 import { registerTrustListRoutes } from './trust-list/index.js';
 import { registerSyncRoutes } from './sync/routes.js';
+import { registerConformanceRoutes } from './conformance/routes.js';
+import { registerSystemRoutes } from './systems/index.js';
+import { registerFeeRoutes } from './fees/index.js';
+import { registerFeedbackRoutes } from './feedback/index.js';
+import { registerProbeRoutes } from './probe/index.js';
 
 /** The platform's HTTP app (not listening yet). */
 export async function buildPlatformApp(services: PlatformServices, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
@@ -17,7 +23,12 @@ export async function buildPlatformApp(services: PlatformServices, opts: { logge
   installPlatformAccess(app, services.tokens);
   registerRegistryRoutes(app, services);
   registerTrustListRoutes(app, services);
+  registerConformanceRoutes(app, { database: services.database, registry: services.registry, signer: services.trustList, conformance: services.conformance, timeoutMs: services.fetchTimeoutMs });
   await registerSyncRoutes(app, { applier: services.applier, statistics: services.statistics, principal: principalOf });
+  registerSystemRoutes(app, services.systems);
+  registerFeeRoutes(app, { schedules: services.feeSchedules, statements: services.feeStatements });
+  registerFeedbackRoutes(app, { complaints: services.complaints, limiter: services.complaintLimiter });
+  registerProbeRoutes(app, services.probes);
   healthRoute(app, services.database, { platformAccess: 'public' });
   return app;
 }
@@ -37,6 +48,11 @@ export async function startPlatformServer(opts: PlatformServiceOptions & { port?
     sweep();
     const timer = setInterval(sweep, 86_400_000);
     timer.unref();
-    return () => clearInterval(timer);
+    // The OCSP/CRL probes (Art. 11): first round at once, then every probeIntervalMs.
+    const stopProbes = services.probeIntervalMs > 0 ? services.probes.schedule(services.probeIntervalMs, (e) => app.log.error({ err: e }, 'OCSP/CRL probe round failed')) : () => undefined;
+    return () => {
+      clearInterval(timer);
+      stopProbes();
+    };
   });
 }

@@ -6,7 +6,9 @@
  *   POST /platform/cas                             apply (CA itself, its province, national)
  *   GET  /platform/cas, /platform/cas/:name        what the caller may see
  *   POST /platform/cas/:name/province-review       { approve, note }
- *   POST /platform/cas/:name/conformance           { passed, faults, document }
+ *   POST /platform/cas/:name/conformance-inputs    { endpoints?, samples? }  the conformance test's inputs
+ *   POST /platform/cas/:name/conformance           { passed, faults, document }  an OFFLINE report (a test run
+ *                                                  elsewhere); the platform's own test is .../conformance/run
  *   POST /platform/cas/:name/{approve,reject,suspend,resume,terminate}   { note }
  *   POST /platform/cas/:name/selection             { note }  (national or province scope)
  *   GET  /platform/selections?scope=national|GD    public: which connected CAs serve a scope
@@ -63,7 +65,9 @@ export function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRoute
     if (typeof approve !== 'boolean') throw new InvalidRequestError('platform.review.approve', 'approve must be true or false');
     return caJson(await registry.provinceReview(await principalOf(req), req.params.name, { approve, note: note(req.body) }));
   });
-  app.post<NameParams>('/platform/cas/:name/conformance', { config: roles('national') }, async (req) => caJson(await registry.recordConformance(await principalOf(req), req.params.name, req.body)));
+  app.post<NameParams>('/platform/cas/:name/conformance-inputs', { config: roles('national', 'provincial', 'ca') }, async (req) => caJson(await registry.updateConformanceInputs(await principalOf(req), req.params.name, req.body)));
+  // An offline report, stored as given (source "offline"); the automated test is POST .../conformance/run (conformance/routes.ts).
+  app.post<NameParams>('/platform/cas/:name/conformance', { config: roles('national') }, async (req) => caJson(await registry.recordConformance(await principalOf(req), req.params.name, req.body, 'offline')));
   const actions = { approve: ['national'], reject: ['national', 'provincial'], suspend: ['national'], resume: ['national'], terminate: ['national'] } as const;
   for (const [action, who] of Object.entries(actions)) {
     app.post<NameParams>(`/platform/cas/:name/${action}`, { config: roles(...who) }, async (req) =>

@@ -1,6 +1,6 @@
 /**
  * The CA registry: the admission workflow (apply to the province → provincial review → stored
- * conformance report → national approval → connected), suspension, resumption and termination,
+ * conformance report, automated (platform/conformance/) or offline → national approval → connected), suspension, resumption and termination,
  * and the `CaDirectory` the sync and trust-list modules read. Every change is audited in its own
  * transaction; status listeners (the trust list's republish) run after the commit.
  */
@@ -12,7 +12,7 @@ import { isUniqueViolation } from '../../store/errors.js';
 import { all, first, run } from '../../store/sql.js';
 import { appendAudit } from '../../audit/log.js';
 import { ConflictError, InvalidRequestError, NotFoundError, RuleError } from '../../errors.js';
-import type { CaDirectory, CaStatus, ConnectedCa } from './types.js';
+import type { CaDirectory, CaEndpoints, CaStatus, ConnectedCa, SampleCertificates } from './types.js';
 import { auditActor, checkCaName, checkProvince, type PlatformPrincipal } from './roles.js';
 import { canSee, refuse, requireRole } from './access.js';
 
@@ -44,13 +44,19 @@ export interface CaApplication {
   certificates: string[];
   /** The certificate that signs the CA's sync messages, PEM. */
   platformAccessCertificate?: string;
+  /** Where the conformance test reaches the CA (the query interface). */
+  endpoints?: CaEndpoints;
+  /** Sample certificates for the conformance test. */
+  samples?: SampleCertificates;
 }
 
-/** The conformance test's report as stored (the test itself runs elsewhere). */
+/** The conformance test's report as stored: run by the platform (automated) or handed in (offline). */
 export interface ConformanceReport {
   passed: boolean;
   faults: string[];
   testedAt: string;
+  /** "automated": the platform's own run against the live endpoints; "offline": a report given to it. */
+  source?: 'automated' | 'offline';
   document?: unknown;
 }
 
@@ -72,6 +78,8 @@ export interface CaRecord extends ConnectedCa {
   company: Record<string, string>;
   servicePlan: string;
   materials: Material[];
+  endpoints: CaEndpoints;
+  samples: SampleCertificates;
   conformanceReport?: ConformanceReport;
   history: StatusStep[];
   createdAt: string;
@@ -96,6 +104,8 @@ interface Row {
   service_plan: string;
   materials: string;
   conformance_report: string | null;
+  endpoints: string | null;
+  samples: string | null;
   history: string;
   created_at: string;
   updated_at: string;
@@ -122,6 +132,47 @@ function parseCertificate(pem: unknown, field: string): Certificate {
   } catch (e) {
     throw new InvalidRequestError('platform.application.certificate', `${field} is not a certificate: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/** At most this many sample certificates of each kind. */
+const MAX_SAMPLES = 10;
+
+/** Checks the `endpoints` of an application (absent: none yet). */
+export function checkEndpoints(v: unknown): CaEndpoints {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new InvalidRequestError('platform.application.endpoints', 'endpoints must be an object such as {"query": "https://…"}');
+  const e = v as Record<string, unknown>;
+  for (const k of Object.keys(e)) if (k !== 'query') throw new InvalidRequestError('platform.application.endpoints', `endpoints.${k} is not known (only "query"; OCSP and CRL URLs come from the samples)`);
+  if (e.query === undefined) return {};
+  const url = text(e.query, 'endpoints.query', 1000);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidRequestError('platform.application.endpoints', 'endpoints.query must be an absolute http or https URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidRequestError('platform.application.endpoints', 'endpoints.query must be an http or https URL');
+  return { query: url };
+}
+
+/** Checks the `samples` of an application (absent: none yet); each must be an end-entity certificate. */
+export function checkSamples(v: unknown): SampleCertificates {
+  if (v === undefined || v === null) return { good: [], revoked: [] };
+  if (typeof v !== 'object' || Array.isArray(v)) throw new InvalidRequestError('platform.application.samples', 'samples must be {"good": [PEM…], "revoked": [PEM…]}');
+  const s = v as Record<string, unknown>;
+  const list = (kind: 'good' | 'revoked'): string[] => {
+    const l = s[kind] ?? [];
+    if (!Array.isArray(l) || l.length > MAX_SAMPLES) throw new InvalidRequestError('platform.application.samples', `samples.${kind} must list at most ${MAX_SAMPLES} certificates (PEM)`);
+    return l.map((pem, i) => {
+      const c = parseCertificate(pem, `samples.${kind}[${i}]`);
+      if (c.isCa) throw new RuleError('platform.application.samples', `samples.${kind}[${i}] (${c.subjectText}) is a CA certificate; samples are certificates the CA issued to holders`);
+      return c.toPem();
+    });
+  };
+  const out = { good: list('good'), revoked: list('revoked') };
+  const serials = [...out.good, ...out.revoked].map((p) => Certificate.parse(p).serialHex);
+  if (new Set(serials).size !== serials.length) throw new InvalidRequestError('platform.application.samples', 'a sample certificate is listed twice');
+  return out;
 }
 
 /** Validates an application body (from HTTP) into its checked form. */
@@ -161,6 +212,8 @@ export function checkApplication(body: unknown): { app: CaApplication; certifica
     materials: checkedMaterials,
     certificates: certificates.map((c) => c.toPem()),
     platformAccessCertificate: access?.toPem(),
+    endpoints: checkEndpoints(b.endpoints),
+    samples: checkSamples(b.samples),
   };
   return { app, certificates, access };
 }
@@ -214,8 +267,8 @@ export class CaRegistry implements CaDirectory {
       await this.database.transaction(async (tx) => {
         await run(
           tx,
-          sql`insert into platform_cas (name, display_name, status, home_province, provinces, certificates_pem, access_cert_der, licence_number, licence_not_before, licence_not_after, company, service_plan, materials, conformance_report, history, created_at, updated_at)
-              values (${app.name}, ${app.displayName}, ${'applied'}, ${app.homeProvince}, ${JSON.stringify(app.provinces)}, ${JSON.stringify(app.certificates)}, ${access?.der ?? null}, ${app.licence.number}, ${app.licence.notBefore}, ${app.licence.notAfter}, ${JSON.stringify(app.company)}, ${app.servicePlan}, ${JSON.stringify(app.materials)}, ${null}, ${JSON.stringify(history)}, ${now}, ${now})`,
+          sql`insert into platform_cas (name, display_name, status, home_province, provinces, certificates_pem, access_cert_der, licence_number, licence_not_before, licence_not_after, company, service_plan, materials, conformance_report, endpoints, samples, history, created_at, updated_at)
+              values (${app.name}, ${app.displayName}, ${'applied'}, ${app.homeProvince}, ${JSON.stringify(app.provinces)}, ${JSON.stringify(app.certificates)}, ${access?.der ?? null}, ${app.licence.number}, ${app.licence.notBefore}, ${app.licence.notAfter}, ${JSON.stringify(app.company)}, ${app.servicePlan}, ${JSON.stringify(app.materials)}, ${null}, ${JSON.stringify(app.endpoints ?? {})}, ${JSON.stringify(app.samples ?? { good: [], revoked: [] })}, ${JSON.stringify(history)}, ${now}, ${now})`,
         );
         await appendAudit(tx, { actor: auditActor(actor), action: 'platform.ca.apply', target, details: { homeProvince: app.homeProvince, provinces: app.provinces, licence: app.licence.number } }, this.clock());
       });
@@ -235,19 +288,43 @@ export class CaRegistry implements CaDirectory {
     return this.transition(actor, ca, ['applied'], decision.approve ? 'province-reviewed' : 'rejected', noteOf(decision.note, decision.approve ? 'forwarded by the province' : 'rejected by the province'));
   }
 
+  /**
+   * The CA (itself), its home province or the national office replaces the conformance test's
+   * inputs (endpoints, samples) before admission, e.g. after fixing what a failed test found.
+   */
+  async updateConformanceInputs(actor: PlatformPrincipal, name: string, body: unknown): Promise<CaRecord> {
+    const ca = await this.scoped(actor, name, 'platform.ca.conformance-inputs', ['national', 'provincial', 'ca']);
+    const target = `platform:ca:${name}`;
+    if (actor.role === 'provincial' && actor.province !== ca.homeProvince) {
+      throw await refuse(this.database, this.clock, actor, 'platform.ca.conformance-inputs', target, 'platform.scope.province', `only the office of ${ca.homeProvince} or the national office changes this CA's test inputs`);
+    }
+    if (typeof body !== 'object' || body === null) throw new InvalidRequestError('platform.application', 'send {"endpoints"?, "samples"?}');
+    const b = body as Record<string, unknown>;
+    const endpoints = b.endpoints === undefined ? ca.endpoints : checkEndpoints(b.endpoints);
+    const samples = b.samples === undefined ? ca.samples : checkSamples(b.samples);
+    if (!['applied', 'province-reviewed', 'tested'].includes(ca.status)) throw new ConflictError('platform.ca.status', `the test inputs of a CA that is ${ca.status} are fixed`);
+    const now = nowIso(this.clock());
+    await this.database.transaction(async (tx) => {
+      const changed = await run(tx, sql`update platform_cas set endpoints = ${JSON.stringify(endpoints)}, samples = ${JSON.stringify(samples)}, updated_at = ${now} where name = ${name} and status = ${ca.status}`);
+      if (changed !== 1) throw new ConflictError('platform.ca.changed', `CA "${name}" changed meanwhile; try again`);
+      await appendAudit(tx, { actor: auditActor(actor), action: 'platform.ca.conformance-inputs', target, details: { endpoints, good: samples.good.length, revoked: samples.revoked.length } }, this.clock());
+    });
+    return (await this.get(name))!;
+  }
+
   /** The national office stores the conformance report; a passing one moves the CA to "tested". */
-  async recordConformance(actor: PlatformPrincipal, name: string, body: unknown): Promise<CaRecord> {
+  async recordConformance(actor: PlatformPrincipal, name: string, body: unknown, source: 'automated' | 'offline' = 'offline'): Promise<CaRecord> {
     const ca = await this.scoped(actor, name, 'platform.ca.conformance', ['national']);
     const b = (body ?? {}) as Record<string, unknown>;
     if (typeof b.passed !== 'boolean') throw new InvalidRequestError('platform.conformance.passed', 'passed must be true or false');
     const faults = Array.isArray(b.faults) ? b.faults.map((f, i) => text(f, `faults[${i}]`, 2000)) : [];
     if (!b.passed && faults.length === 0) throw new InvalidRequestError('platform.conformance.faults', 'a failed report names its faults');
-    const report: ConformanceReport = { passed: b.passed, faults, testedAt: nowIso(this.clock()), ...(b.document !== undefined ? { document: b.document } : {}) };
+    const report: ConformanceReport = { passed: b.passed, faults, testedAt: nowIso(this.clock()), source, ...(b.document !== undefined ? { document: b.document } : {}) };
     if (JSON.stringify(report).length > 1_000_000) throw new InvalidRequestError('platform.conformance.size', 'the report is larger than 1 MB');
     if (ca.status !== 'province-reviewed' && ca.status !== 'tested') throw new ConflictError('platform.ca.status', `a conformance report is stored for a CA the province forwarded, not one that is ${ca.status}`);
     await this.database.transaction(async (tx) => {
       await run(tx, sql`update platform_cas set conformance_report = ${JSON.stringify(report)}, updated_at = ${report.testedAt} where name = ${name}`);
-      await appendAudit(tx, { actor: auditActor(actor), action: 'platform.ca.conformance', target: `platform:ca:${name}`, details: { passed: report.passed, faults } }, this.clock());
+      await appendAudit(tx, { actor: auditActor(actor), action: 'platform.ca.conformance', target: `platform:ca:${name}`, details: { passed: report.passed, source, faults } }, this.clock());
     });
     const stored = (await this.get(name))!;
     if (report.passed && ca.status === 'province-reviewed') return this.transition(actor, stored, ['province-reviewed'], 'tested', 'conformance test passed');
@@ -341,6 +418,8 @@ export class CaRegistry implements CaDirectory {
       company: JSON.parse(r.company) as Record<string, string>,
       servicePlan: r.service_plan,
       materials: JSON.parse(r.materials) as Material[],
+      endpoints: r.endpoints ? (JSON.parse(r.endpoints) as CaEndpoints) : {},
+      samples: r.samples ? (JSON.parse(r.samples) as SampleCertificates) : { good: [], revoked: [] },
       ...(r.conformance_report ? { conformanceReport: JSON.parse(r.conformance_report) as ConformanceReport } : {}),
       history: JSON.parse(r.history) as StatusStep[],
       createdAt: r.created_at,

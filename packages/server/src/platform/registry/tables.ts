@@ -1,7 +1,7 @@
 /**
  * The registry's tables in the platform's own database: its bearer tokens
  * (role + province/CA scope), the CAs with their admission file, selections, inspections,
- * evaluations and rectification orders.
+ * evaluations and rectification orders; each CA's conformance-test inputs (endpoints, samples).
  */
 import type { Kysely } from 'kysely';
 import type { ModuleMigrations } from '../../store/migrate.js';
@@ -90,6 +90,13 @@ export const registryMigrations: ModuleMigrations = {
             .addColumn('closed_by', 'text')
             .execute();
           await db.schema.createIndex('platform_rectifications_open').on('platform_rectifications').columns(['status', 'deadline']).execute();
+        },
+      },
+      // The conformance test's inputs (protocol.md): where the CA's query interface is, and sample certificates.
+      '0002_conformance_inputs': {
+        async up(db: Kysely<any>) {
+          await db.schema.alterTable('platform_cas').addColumn('endpoints', 'text').execute();
+          await db.schema.alterTable('platform_cas').addColumn('samples', 'text').execute();
         },
       },
     };

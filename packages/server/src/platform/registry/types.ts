@@ -26,3 +26,15 @@ export interface CaDirectory {
   /** Every registered CA, whatever its status. */
   list(): Promise<ConnectedCa[]>;
 }
+
+/** Where the platform reaches a CA's live interfaces (protocol.md); OCSP and CRL URLs come from the samples. */
+export interface CaEndpoints {
+  /** URL of the CA's certificate query interface (POST, signed CMS). */
+  query?: string;
+}
+
+/** Sample certificates a CA issued for the conformance test (PEM): some in good standing, some revoked before applying. */
+export interface SampleCertificates {
+  good: string[];
+  revoked: string[];
+}

@@ -5,6 +5,8 @@
  *                                  its signature, like the KMC's endpoint
  *   GET  /platform/stats           JSON rows; ?from&to&groupBy=ca,province,class,profile&ca&province&class
  *   GET  /platform/stats.csv       the same as CSV
+ *   GET  /platform/stats/timeseries      events per bucket for the charts; ?bucket=day|month|year&by=ca|province|class|profile&from&to&ca&province&class
+ *   GET  /platform/stats/timeseries.csv  the same as CSV
  * A provincial office sees only its province, a CA only itself.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -13,7 +15,7 @@ import type { PlatformPrincipal } from '../registry/roles.js';
 import { ANY_ROLE, principalOf } from '../http/access.js';
 import type { SyncApplier } from './applier.js';
 import { MAX_BATCH } from './message.js';
-import { STATS_DIMENSIONS, statsCsv, type StatsDimension, type StatsQuery, type SyncStatistics } from './stats.js';
+import { STATS_BUCKETS, STATS_DIMENSIONS, statsCsv, timeseriesCsv, type StatsBucket, type StatsDimension, type StatsQuery, type SyncStatistics, type TimeseriesQuery } from './stats.js';
 
 /** What the routes need; `principal` (default: the platform's access hook's principal) says who asks for statistics. */
 export interface SyncRouteDeps {
@@ -35,6 +37,8 @@ interface StatsQs {
   ca?: string;
   province?: string;
   class?: string;
+  bucket?: string;
+  by?: string;
 }
 
 /** Adds the sync and statistics routes to the platform's app. */
@@ -59,6 +63,15 @@ export async function registerSyncRoutes(app: FastifyInstance, deps: SyncRouteDe
       const q = scoped(await principal(req), req.query);
       const rows = await deps.statistics.query(q);
       return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="platform-stats.csv"').send(statsCsv(rows, q.groupBy!));
+    });
+    scope.get<{ Querystring: StatsQs }>('/platform/stats/timeseries', statsConfig, async (req) => {
+      const q = timeseriesQuery(scoped(await principal(req), { ...req.query, groupBy: undefined }), req.query);
+      return { bucket: q.bucket, by: q.by ?? null, from: q.from ?? null, to: q.to ?? null, points: await deps.statistics.timeseries(q) };
+    });
+    scope.get<{ Querystring: StatsQs }>('/platform/stats/timeseries.csv', statsConfig, async (req, reply) => {
+      const q = timeseriesQuery(scoped(await principal(req), { ...req.query, groupBy: undefined }), req.query);
+      const points = await deps.statistics.timeseries(q);
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="platform-timeseries.csv"').send(timeseriesCsv(points, q.by));
     });
   });
 }
@@ -89,4 +102,13 @@ function scoped(p: PlatformPrincipal, qs: StatsQs): StatsQuery {
     q.ca = p.ca ?? '\u0000';
   }
   return q;
+}
+
+/** A timeseries query: the scoped filters plus the bucket and the dimension to split by. */
+function timeseriesQuery(q: StatsQuery, qs: StatsQs): TimeseriesQuery & { bucket: StatsBucket } {
+  const bucket = qs.bucket ?? 'month';
+  if (typeof bucket !== 'string' || !Object.hasOwn(STATS_BUCKETS, bucket)) throw new InvalidRequestError('platform.stats.bucket', `bucket must be one of ${Object.keys(STATS_BUCKETS).join(', ')}`);
+  const by = qs.by === undefined || qs.by === '' ? undefined : qs.by;
+  if (by !== undefined && (typeof by !== 'string' || !STATS_DIMENSIONS.includes(by as StatsDimension))) throw new InvalidRequestError('platform.stats.group', `cannot split by ${String(by)}; use ${STATS_DIMENSIONS.join(', ')}`);
+  return { from: q.from, to: q.to, ca: q.ca, province: q.province, class: q.class, bucket: bucket as StatsBucket, by: by as StatsDimension | undefined };
 }

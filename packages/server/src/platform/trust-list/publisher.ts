@@ -75,6 +75,12 @@ export class TrustListPublisher {
     return (await this.identity()).cert;
   }
 
+  /** Signs `content` (CMS SignedData, attached) as the platform: its certificate queries to CAs use the same identity (protocol.md). */
+  async signContent(content: Buffer, at: Date = this.clock()): Promise<Buffer> {
+    const self = await this.identity();
+    return signCmsDer({ content, signer: self.key, cert: self.cert, signingTime: at, sm2SignatureOid: 'sm2-with-sm3' });
+  }
+
   /** The newest list; publishes one first when there is none or the directory has changed since. */
   async current(): Promise<PublishedTrustList> {
     const newest = await this.newest();
