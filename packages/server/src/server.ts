@@ -11,9 +11,12 @@ import { join } from 'node:path';
 import { SYSTEM_PRINCIPAL } from './auth/principal.js';
 import type { KmcEndpoint } from './kmc/link.js';
 import { startKmcServer, type RunningKmc } from './kmc/server.js';
+import { startPlatformServer, type RunningPlatform } from './platform/server.js';
+import type { PlatformEndpoint } from './platform-link/link.js';
+import { startDemoAdmission, type DemoAdmission } from './platform-link/demo.js';
 
 /** Everything `startServer` needs. */
-export interface ServerOptions extends Omit<ServiceOptions, 'baseUrl' | 'kmc'> {
+export interface ServerOptions extends Omit<ServiceOptions, 'baseUrl' | 'kmc' | 'platform'> {
   port?: number;
   host?: string;
   /** Public base URL; defaults to http://<host>:<port> (localhost for 0.0.0.0). */
@@ -35,6 +38,15 @@ export interface ServerOptions extends Omit<ServiceOptions, 'baseUrl' | 'kmc'> {
    * to serve this CA (the demonstration default of `hpki start`). None when absent.
    */
   kmc?: KmcEndpoint | 'embedded';
+  /**
+   * The national platform this service reports to: a remote one, or 'embedded' — a platform with
+   * its own database and master key in DATA_DIR/platform, run in this process on a loopback port,
+   * reachable through /platform/* here, which admits the demo CAs at first start (the
+   * demonstration default of `hpki start`). None when absent.
+   */
+  platform?: PlatformEndpoint | 'embedded';
+  /** Province code this deployment's certificates serve (the platform's two-letter codes; default "BJ"). */
+  province?: string;
 }
 
 /** A running service. */
@@ -48,6 +60,10 @@ export interface RunningServer {
   createdCas: string[];
   /** The LDAP directory, when `ldapPort` was given. */
   directory?: DirectoryServer;
+  /** The embedded platform, when `platform: 'embedded'`. */
+  platform?: RunningPlatform;
+  /** The embedded platform's admission of the demo CAs, running in the background (resolves with each CA's status). */
+  platformAdmission?: DemoAdmission;
   close(): Promise<void>;
 }
 
@@ -62,10 +78,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let app: FastifyInstance | undefined;
   let services: Services | undefined;
   let kmc: RunningKmc | undefined;
+  let platform: RunningPlatform | undefined;
   try {
     if (opts.kmc === 'embedded') kmc = await startKmcServer({ dataDir: join(opts.dataDir, 'kmc'), port: 0, host: '127.0.0.1', logger: opts.logger === undefined ? { level: 'warn' } : opts.logger, clock: opts.clock });
     const kmcEndpoint = kmc ? { url: kmc.url, certificate: await kmc.services.centre.certificate() } : opts.kmc === 'embedded' ? undefined : opts.kmc;
-    services = await openServices({ ...opts, baseUrl, kmc: kmcEndpoint });
+    if (opts.platform === 'embedded') platform = await startPlatformServer({ dataDir: join(opts.dataDir, 'platform'), port: 0, host: '127.0.0.1', logger: opts.logger === undefined ? { level: 'warn' } : opts.logger, clock: opts.clock });
+    const platformEndpoint: PlatformEndpoint | undefined = platform
+      ? { url: platform.url, certificate: await platform.services.trustList.certificate(), province: opts.province }
+      : opts.platform === 'embedded' || opts.platform === undefined
+        ? undefined
+        : { ...opts.platform, province: opts.province ?? opts.platform.province };
+    services = await openServices({ ...opts, baseUrl, kmc: kmcEndpoint, platform: platformEndpoint });
+    if (platform) services.platform.proxyTarget = platform.url;
     if (kmc) await serveThisCa(kmc, services);
     const boot = opts.bootstrap === false ? { tokenFile: '', createdCas: [] as string[] } : await bootstrap(services, opts.dataDir);
     const https = opts.tls ? await clientCertificateTls(services, opts.tls) : undefined;
@@ -76,6 +100,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const running = app;
     const svc = services;
     const directory = opts.ldapPort === undefined ? undefined : await DirectoryServer.start(svc, { port: opts.ldapPort, host });
+    await svc.platform.start((e, ca) => running.log.error({ err: e, ca }, `the platform link of CA ${ca} cannot start; retried in 30 s`));
+    const embedded = platform;
+    const platformAdmission = embedded && opts.bootstrap !== false ? startDemoAdmission({ platform: embedded, services: svc, caUrl: url, tokenFile: boot.tokenFile, province: opts.province, log: running.log }) : undefined;
     return {
       url,
       baseUrl,
@@ -84,16 +111,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       tokenFile: boot.tokenFile,
       createdCas: boot.createdCas,
       directory,
+      platform: embedded,
+      platformAdmission,
       async close() {
+        await platformAdmission?.stop();
         await directory?.close();
         await running.close();
         await svc.close();
+        await embedded?.close();
         await kmc?.close();
       },
     };
   } catch (e) {
     await app?.close().catch(() => undefined);
     await services?.close().catch(() => undefined);
+    await platform?.close().catch(() => undefined);
     await kmc?.close().catch(() => undefined);
     throw e;
   }

@@ -34,9 +34,12 @@ import { KmcLink, kmcLinkMigrations, type KmcEndpoint } from './kmc/link.js';
 import { DualCertificates, dualMigrations } from './ra/dual.js';
 import { KeyRecovery, recoveryMigrations } from './ra/recovery.js';
 import { CertificateMedia, mediaMigrations } from './media/pin-unblock.js';
+import { SelfServiceRenewal, type SelfServiceSettings } from './ra/self-service.js';
+import { outboxMigrations } from './platform/sync/tables.js';
+import { PlatformLink, platformLinkMigrations, type LinkOptions, type PlatformEndpoint } from './platform-link/index.js';
 
 /** Every module's migrations, in the order they run. */
-export const ALL_MIGRATIONS = [auditMigrations, authMigrations, caMigrations, raMigrations, tsaMigrations, securityMigrations, crlMigrations, ocspMigrations, kmcLinkMigrations, dualMigrations, recoveryMigrations, mediaMigrations];
+export const ALL_MIGRATIONS = [auditMigrations, authMigrations, caMigrations, raMigrations, tsaMigrations, securityMigrations, crlMigrations, ocspMigrations, kmcLinkMigrations, dualMigrations, recoveryMigrations, mediaMigrations, outboxMigrations, platformLinkMigrations];
 
 /** What the services need to start. */
 export interface ServiceOptions {
@@ -71,6 +74,12 @@ export interface ServiceOptions {
   crl?: Partial<CrlPublisherOptions> & { start?: boolean };
   /** When the audit chain is signed (audit/checkpoints.ts; default every 1000 entries or 5 minutes). */
   auditCheckpoints?: Pick<CheckpointOptions, 'every' | 'intervalMs' | 'pollMs'>;
+  /** The national platform this service reports to (docs/platform.md "CA side"); none when absent. */
+  platform?: PlatformEndpoint;
+  /** Tuning of the platform link's senders (tests). */
+  platformLink?: LinkOptions;
+  /** Holders' self-service renewal: the renewal window, per CA (ra/self-service.ts; default the last 30 days or last third). */
+  selfService?: SelfServiceSettings;
 }
 
 /** The running modules of one deployment. */
@@ -91,6 +100,8 @@ export interface Services {
   recovery: KeyRecovery;
   /** Tokens handed out and PIN unblock (media/). */
   media: CertificateMedia;
+  /** Holders renewing their own certificate, approved by policy (ra/self-service.ts). */
+  selfService: SelfServiceRenewal;
   /** Where the pure issuance work runs. */
   work: PkiWork;
   /** The OCSP responder of every authority (/ocsp/<authority>). */
@@ -101,6 +112,8 @@ export interface Services {
   audit: AuditService;
   /** Retention of application records (records/): refuses early deletion, purges after 5 years. */
   records: RecordsRetention;
+  /** The link to the national platform: access identities, outbox events, senders, the query interface. */
+  platform: PlatformLink;
   close(): Promise<void>;
 }
 
@@ -144,6 +157,7 @@ export async function openServices(opts: ServiceOptions): Promise<Services> {
   const audit = new AuditService(database, checkpointer, opts.clock);
   const records = new RecordsRetention({ database, ca, clock: opts.clock });
   records.start();
+  const platform = new PlatformLink(database, ca, custody, opts.platform, { clock: opts.clock, ...opts.platformLink });
   return {
     database,
     ca,
@@ -155,13 +169,16 @@ export async function openServices(opts: ServiceOptions): Promise<Services> {
     kmc,
     recovery,
     media: new CertificateMedia(database, sealing.envelope, opts.clock),
+    selfService: new SelfServiceRenewal(database, ca, ra, opts.selfService, opts.clock),
     work,
     crls,
     ocsp,
     audit,
     records,
+    platform,
     async close() {
       records.stop();
+      await platform.stop();
       // The shutdown checkpoint signs whatever the chain gained since the last one.
       await checkpointer.stop().catch(() => undefined);
       await ocsp.close();

@@ -78,7 +78,7 @@ for (const backendName of BACKENDS) {
       port = (app.server.address() as { port: number }).port;
     }
 
-    const enqueue = (events: SyncEvent[]) => caDb.transaction(async (tx) => { for (const e of events) await enqueueSyncEvent(tx, e); });
+    const enqueue = (events: SyncEvent[]) => caDb.transaction(async (tx) => { for (const e of events) await enqueueSyncEvent(tx, 'ca-p256', e); });
     const post = (der: Buffer) => app.inject({ method: 'POST', url: '/platform/sync/messages', headers: { 'content-type': 'application/cms' }, payload: der });
     const national: PlatformPrincipal = { id: 'nat', role: 'national', bootstrap: false };
     const stats = (qs: string, who: PlatformPrincipal = national) => app.inject({ method: 'GET', url: `/platform/stats${qs}`, headers: { 'x-test-principal': JSON.stringify(who) } });

@@ -23,6 +23,11 @@ interface StartOptions {
   kmc: boolean;
   kmcUrl?: string;
   kmcCert?: string;
+  /** 'embedded', a mode string given with --platform, or false (--no-platform); undefined: the default. */
+  platform?: string | boolean;
+  platformUrl?: string;
+  platformCert?: string;
+  province?: string;
 }
 
 /** Registers `hpki start`. */
@@ -46,6 +51,11 @@ export function register(program: Command): void {
     .option('--kmc-url <url>', 'the key management centre for dual certificates (with --kmc-cert); default: an embedded KMC in DATA_DIR/kmc (demo; docs/kmc.md)')
     .option('--kmc-cert <file>', "the KMC's signing certificate (PEM or DER), pinned: from `hpki kmc certificate` on the KMC")
     .option('--no-kmc', 'no key management centre: dual certificates and key recovery are refused')
+    .option('--platform <mode>', 'the national platform: "embedded" (default) runs one in DATA_DIR/platform in this process, served at /platform/*, and admits the demo CAs (demo; docs/platform.md)')
+    .option('--platform-url <url>', 'report to the national platform at this URL instead (with --platform-cert)')
+    .option('--platform-cert <file>', "the platform's signing certificate (PEM or DER, from GET /platform/trust-list/certificate), pinned: only certificate queries it signed are answered")
+    .option('--no-platform', 'no national platform: nothing is reported, certificate queries are refused')
+    .option('--province <code>', 'province code this deployment\'s certificates serve, in the platform\'s two-letter codes (default BJ)')
     .option('--pkcs11-pin <pin>', 'user PIN of the token; prefer env HPKI_PKCS11_PIN, a command line is visible to other users')
     .addHelpText('after', '\nExamples:\n  $ hpki start --data ./data\n  $ hpki start --db postgres://postgres@127.0.0.1:5432/hpki --base-url https://ca.example.cn')
     .action(async (opts: StartOptions) => {
@@ -66,6 +76,8 @@ export function register(program: Command): void {
       const sealing = sealingFromOptions(opts, dataDir);
       if ((opts.kmcUrl === undefined) !== (opts.kmcCert === undefined)) usageError('--kmc-url and --kmc-cert go together: the KMC and the certificate its answers are signed with');
       if (opts.kmcUrl !== undefined && !opts.kmc) usageError('--no-kmc contradicts --kmc-url');
+      const platform = platformOption(opts);
+      if (opts.province !== undefined && !/^[A-Z]{2}$/.test(opts.province)) usageError(`--province must be a two-letter code such as GD, not "${opts.province}"`);
       const kmc = opts.kmcUrl !== undefined ? { url: opts.kmcUrl, certificate: readCertificate(opts.kmcCert!) } : opts.kmc ? ('embedded' as const) : undefined;
       const server = await startServer({
         dataDir,
@@ -79,6 +91,8 @@ export function register(program: Command): void {
         sealing,
         pkcs11,
         kmc,
+        platform,
+        province: opts.province,
       })
         .catch(masterKeyRefusal)
         .catch(hsmRefusal);
@@ -94,6 +108,7 @@ export function register(program: Command): void {
           `  bootstrap administrator token ${server.tokenFile}`,
           `  CAs: ${created(server.createdCas, cas) || 'none'}`,
           `  key management centre: ${kmc === 'embedded' ? 'embedded (DATA_DIR/kmc, demo)' : kmc ? kmc.url : 'none (dual certificates refused)'}`,
+          ...platformLines(server, platform),
           `  CA keys and materials sealed under master key ${server.services.sealing.masterKey.key.keyId} (${server.services.sealing.envelope.protection})`,
           ...(masterKeyWarning(server.services.sealing.masterKey) ? [`  ${masterKeyWarning(server.services.sealing.masterKey)}`] : []),
           ...(pkcs11 ? [`  new CA keys are generated in PKCS#11 token "${pkcs11.token}" (${pkcs11.module})`] : []),
@@ -109,6 +124,33 @@ export function register(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
     });
+}
+
+/** The platform the flags ask for: a remote one, 'embedded' (the default), or none. */
+function platformOption(opts: StartOptions): { url: string; certificate: ReturnType<typeof readCertificate> } | 'embedded' | undefined {
+  if ((opts.platformUrl === undefined) !== (opts.platformCert === undefined)) usageError('--platform-url and --platform-cert go together: the platform and the certificate its queries are signed with');
+  if (opts.platform === false) {
+    if (opts.platformUrl !== undefined) usageError('--no-platform contradicts --platform-url');
+    return undefined;
+  }
+  if (typeof opts.platform === 'string' && opts.platform !== 'embedded') usageError(`--platform takes "embedded" (or use --platform-url and --platform-cert, or --no-platform), not "${opts.platform}"`);
+  if (opts.platformUrl !== undefined) {
+    if (opts.platform === 'embedded') usageError('--platform embedded contradicts --platform-url');
+    if (!/^https?:\/\//.test(opts.platformUrl)) usageError(`--platform-url must be an http(s) URL, not "${opts.platformUrl}"`);
+    return { url: opts.platformUrl, certificate: readCertificate(opts.platformCert!) };
+  }
+  return 'embedded';
+}
+
+/** The start banner's lines about the platform. */
+function platformLines(server: { url: string; platform?: { url: string; services: { adminTokenFile: string } } }, platform: ReturnType<typeof platformOption>): string[] {
+  if (server.platform) {
+    return [
+      `  national platform: embedded (DATA_DIR/platform, demo) at ${server.url}/platform/ — the demo CAs are admitted in the background`,
+      `  national-office token of the platform ${server.platform.services.adminTokenFile}`,
+    ];
+  }
+  return [`  national platform: ${platform && platform !== 'embedded' ? `${platform.url} (events sent from the outbox)` : 'none (nothing reported)'}`];
 }
 
 /** The --tls-cert/--tls-key pair, read; both or neither. */

@@ -10,7 +10,7 @@ import { ParseError, SignedDataDoc, verifyCms } from '@health-pki/pki';
 import type { Database, Executor } from '../../store/database.js';
 import { nowIso } from '../../store/columns.js';
 import { isUniqueViolation } from '../../store/errors.js';
-import { all, first, run } from '../../store/sql.js';
+import { all, hot, run, statement, type HotStatement } from '../../store/sql.js';
 import { appendAudit } from '../../audit/log.js';
 import type { Principal } from '../../auth/principal.js';
 import { ConflictError, ForbiddenError, InvalidRequestError } from '../../errors.js';
@@ -29,9 +29,28 @@ export interface ApplyResult {
   results: Array<{ seq: number; status: ApplyStatus }>;
 }
 
-/** A suspended CA must still report revocations; any other status than these is refused. */
-const SYNCING: readonly CaStatus[] = ['connected', 'suspended'];
+/**
+ * A suspended CA must still report revocations; a CA the province forwarded (and one that passed
+ * the conformance test) already syncs, because the conformance test checks that its sample
+ * certificates' events arrived. Any other status than these is refused.
+ */
+const SYNCING: readonly CaStatus[] = ['province-reviewed', 'tested', 'connected', 'suspended'];
 const ATTEMPTS = 3;
+/** Serials per `in (…)` list, and rows per multi-row insert (10 values each: far below either database's parameter limit). */
+const IN_CHUNK = 500;
+const ROW_CHUNK = 200;
+
+/** A certificate as the platform keeps it (platform_certificates without its key). */
+interface CertRow {
+  profile: string | null;
+  class: string | null;
+  province: string | null;
+  issued_at: string | null;
+  not_after: string | null;
+  status: 'active' | 'revoked';
+  revoked_at: string | null;
+  replaces: string | null;
+}
 
 /** The principal the platform records for a CA's signed messages. */
 function caPrincipal(ca: string): Principal {
@@ -119,12 +138,13 @@ export class SyncApplier {
     for (const r of rows) known.set(Number(r.seq), r.digest);
     const result: ApplyResult = { ca: batch.ca, applied: 0, duplicates: 0, conflicts: 0, results: [] };
     const conflicts: number[] = [];
+    const fresh: Array<{ m: SyncMessage; digest: string }> = [];
     for (const m of batch.messages) {
       const digest = messageDigest(m);
       const had = known.get(m.seq);
       let status: ApplyStatus;
       if (had === undefined) {
-        await this.applyOne(tx, batch.ca, m, digest, now);
+        fresh.push({ m, digest });
         status = 'applied';
         result.applied++;
       } else if (had === digest) {
@@ -137,6 +157,7 @@ export class SyncApplier {
       }
       result.results.push({ seq: m.seq, status });
     }
+    if (fresh.length) await this.applyFresh(tx, batch.ca, fresh, now);
     if (result.applied > 0 || result.conflicts > 0) {
       await appendAudit(
         tx,
@@ -147,35 +168,78 @@ export class SyncApplier {
     return result;
   }
 
-  private async applyOne(tx: Executor, ca: string, m: SyncMessage, digest: string, now: string): Promise<void> {
-    let dims = { profile: m.profile ?? null, class: m.class ?? null, province: m.province ?? null };
-    if (m.kind === 'revoked') {
-      const cert = await first<{ profile: string | null; class: string | null; province: string | null }>(tx, sql`select profile, class, province from platform_certificates where ca = ${ca} and serial = ${m.serial}`);
-      if (cert) {
-        dims = { profile: dims.profile ?? cert.profile, class: dims.class ?? cert.class, province: dims.province ?? cert.province };
-        await run(tx, sql`update platform_certificates set status = 'revoked', revoked_at = ${m.at} where ca = ${ca} and serial = ${m.serial} and status = 'active'`);
-      } else {
-        // The revocation overtook the issuance (or the issuance predates the connection): keep it.
-        await run(
-          tx,
-          sql`insert into platform_certificates (ca, serial, profile, class, province, issued_at, not_after, status, revoked_at, replaces) values (${ca}, ${m.serial}, ${dims.profile}, ${dims.class}, ${dims.province}, ${null}, ${null}, 'revoked', ${m.at}, ${null})`,
-        );
-      }
-    } else {
-      const n = await run(
+  /**
+   * Applies the batch's new messages in order. Statements, not rows, are what costs (each one a
+   * round trip through the driver, and on PostgreSQL through the network), so the certificates
+   * concerned are read in one query, the messages are worked through in memory, and new rows go
+   * in as multi-row inserts; only changes to certificates of earlier batches are statements of
+   * their own, each as conditional as before (revoke only an active one, fill in an issuance only
+   * where none is recorded), so concurrent batches cannot undo each other.
+   */
+  private async applyFresh(tx: Executor, ca: string, fresh: Array<{ m: SyncMessage; digest: string }>, now: string): Promise<void> {
+    const serials = [...new Set(fresh.map(({ m }) => m.serial))];
+    const certs = new Map<string, CertRow & { stored: boolean }>();
+    for (let i = 0; i < serials.length; i += IN_CHUNK) {
+      const chunk = serials.slice(i, i + IN_CHUNK);
+      const found = await all<CertRow & { serial: string }>(
         tx,
-        sql`insert into platform_certificates (ca, serial, profile, class, province, issued_at, not_after, status, revoked_at, replaces) values (${ca}, ${m.serial}, ${dims.profile}, ${dims.class}, ${dims.province}, ${m.at}, ${m.notAfter ?? null}, 'active', ${null}, ${m.replaces ?? null}) on conflict (ca, serial) do nothing`,
+        statement(`select serial, profile, class, province, issued_at, not_after, status, revoked_at, replaces from platform_certificates where ca = ? and serial in (${placeholders(chunk.length, 1)})`, [ca, ...chunk]),
       );
-      if (n === 0) {
-        await run(
-          tx,
-          sql`update platform_certificates set profile = ${dims.profile}, class = ${dims.class}, province = ${dims.province}, issued_at = ${m.at}, not_after = ${m.notAfter ?? null}, replaces = ${m.replaces ?? null} where ca = ${ca} and serial = ${m.serial} and issued_at is null`,
-        );
-      }
+      for (const r of found) certs.set(r.serial, { ...r, stored: true });
     }
-    await run(
-      tx,
-      sql`insert into platform_sync_messages (ca, seq, kind, serial, digest, profile, class, province, at, received_at) values (${ca}, ${m.seq}, ${m.kind}, ${m.serial}, ${digest}, ${dims.profile}, ${dims.class}, ${dims.province}, ${m.at}, ${now})`,
-    );
+    const updates: HotStatement[] = [];
+    const messages: unknown[][] = [];
+    for (const { m, digest } of fresh) {
+      let dims = { profile: m.profile ?? null, class: m.class ?? null, province: m.province ?? null };
+      const cert = certs.get(m.serial);
+      if (m.kind === 'revoked') {
+        if (cert) {
+          dims = { profile: dims.profile ?? cert.profile, class: dims.class ?? cert.class, province: dims.province ?? cert.province };
+          if (cert.status === 'active') {
+            cert.status = 'revoked';
+            cert.revoked_at = m.at;
+            if (cert.stored) updates.push(hot`update platform_certificates set status = 'revoked', revoked_at = ${m.at} where ca = ${ca} and serial = ${m.serial} and status = 'active'`);
+          }
+        } else {
+          // The revocation overtook the issuance (or the issuance predates the connection): keep it.
+          certs.set(m.serial, { ...dims, issued_at: null, not_after: null, status: 'revoked', revoked_at: m.at, replaces: null, stored: false });
+        }
+      } else if (!cert) {
+        certs.set(m.serial, { ...dims, issued_at: m.at, not_after: m.notAfter ?? null, status: 'active', revoked_at: null, replaces: m.replaces ?? null, stored: false });
+      } else if (cert.issued_at === null) {
+        Object.assign(cert, dims, { issued_at: m.at, not_after: m.notAfter ?? null, replaces: m.replaces ?? null });
+        if (cert.stored) {
+          updates.push(
+            hot`update platform_certificates set profile = ${dims.profile}, class = ${dims.class}, province = ${dims.province}, issued_at = ${m.at}, not_after = ${m.notAfter ?? null}, replaces = ${m.replaces ?? null} where ca = ${ca} and serial = ${m.serial} and issued_at is null`,
+          );
+        }
+      }
+      messages.push([ca, m.seq, m.kind, m.serial, digest, dims.profile, dims.class, dims.province, m.at, now]);
+    }
+    for (const u of updates) await run(tx, u);
+    const inserts = [...certs.entries()].filter(([, c]) => !c.stored).map(([serial, c]) => [ca, serial, c.profile, c.class, c.province, c.issued_at, c.not_after, c.status, c.revoked_at, c.replaces]);
+    for (let i = 0; i < inserts.length; i += ROW_CHUNK) {
+      const rows = inserts.slice(i, i + ROW_CHUNK);
+      // "do nothing": a concurrent batch (PostgreSQL) inserted the same certificate first; its messages keep exactly-once by their own key.
+      await run(tx, statement(`insert into platform_certificates (ca, serial, profile, class, province, issued_at, not_after, status, revoked_at, replaces) values ${placeholders(rows.length, 10)} on conflict (ca, serial) do nothing`, rows.flat()));
+    }
+    for (let i = 0; i < messages.length; i += ROW_CHUNK) {
+      const rows = messages.slice(i, i + ROW_CHUNK);
+      await run(tx, statement(`insert into platform_sync_messages (ca, seq, kind, serial, digest, profile, class, province, at, received_at) values ${placeholders(rows.length, 10)}`, rows.flat()));
+    }
   }
+}
+
+const placeholderTexts = new Map<string, string>();
+
+/** "(?, …), (?, …)" for `rows` rows of `columns` values ("?, ?" for one column); kept, so that each text is built once. */
+function placeholders(rows: number, columns: number): string {
+  const key = `${rows}x${columns}`;
+  let text = placeholderTexts.get(key);
+  if (text === undefined) {
+    const row = Array(columns).fill('?').join(', ');
+    text = columns === 1 ? Array(rows).fill('?').join(', ') : Array(rows).fill(`(${row})`).join(', ');
+    placeholderTexts.set(key, text);
+  }
+  return text;
 }

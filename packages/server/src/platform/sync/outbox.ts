@@ -17,21 +17,26 @@ import type { ApplyResult } from './applier.js';
 export type SyncEvent = Omit<SyncMessage, 'seq'>;
 
 /**
- * Queues an event in the caller's transaction; returns its seq. The head row serialises
- * concurrent enqueuers (as the audit head does), so seqs have no gaps and follow commit order.
+ * Queues an event of CA `ca` in the caller's transaction; returns its seq. Each CA has its own
+ * seq stream (the platform keys applied messages by CA and seq). The CA's head row serialises
+ * concurrent enqueuers (as the audit head does), so seqs have no gaps and follow commit order;
+ * the upsert makes the head at the CA's first event, so an event costs two statements.
  */
-export async function enqueueSyncEvent(tx: Executor, event: SyncEvent, at: Date = new Date()): Promise<number> {
-  const head = await first<{ seq: number | string }>(tx, sql`update platform_outbox_head set seq = seq + 1 where id = 1 returning seq`);
-  if (!head) throw new Error('the platform outbox has no head row: its migrations have not run');
+export async function enqueueSyncEvent(tx: Executor, ca: string, event: SyncEvent, at: Date = new Date()): Promise<number> {
+  const head = await first<{ seq: number | string }>(
+    tx,
+    sql`insert into platform_outbox_head (ca, seq) values (${ca}, ${1}) on conflict (ca) do update set seq = platform_outbox_head.seq + 1 returning seq`,
+  );
+  if (!head) throw new Error('the platform outbox head did not answer: its migrations have not run');
   const seq = Number(head.seq);
-  await run(tx, sql`insert into platform_outbox (seq, body, created_at, sent_at, outcome, attempts, last_error) values (${seq}, ${JSON.stringify({ ...event, seq })}, ${nowIso(at)}, ${null}, ${null}, ${0}, ${null})`);
+  await run(tx, sql`insert into platform_outbox (ca, seq, body, created_at, sent_at, outcome, attempts, last_error) values (${ca}, ${seq}, ${JSON.stringify({ ...event, seq })}, ${nowIso(at)}, ${null}, ${null}, ${0}, ${null})`);
   return seq;
 }
 
 /** Options of the sender. */
 export interface OutboxSenderOptions {
   database: Database;
-  /** The CA's name as the platform registered it. */
+  /** The CA's name as the platform registered it; the sender sends this CA's events only. */
   ca: string;
   /** The CA's platform-access key and certificate. */
   key: PrivateKey;
@@ -74,7 +79,7 @@ export class OutboxSender {
 
   /** Sends one batch of the oldest unsent events; returns how many the platform acknowledged (0: nothing to send). Throws when the platform cannot be reached or refuses. */
   async sendOnce(): Promise<number> {
-    const rows = await all<{ seq: number | string; body: string }>(this.o.database.db, sql`select seq, body from platform_outbox where sent_at is null order by seq limit ${this.o.batchSize}`);
+    const rows = await all<{ seq: number | string; body: string }>(this.o.database.db, sql`select seq, body from platform_outbox where ca = ${this.o.ca} and sent_at is null order by seq limit ${this.o.batchSize}`);
     if (rows.length === 0) return 0;
     const messages = rows.map((r) => JSON.parse(r.body) as SyncMessage);
     const der = signSyncBatch({ ca: this.o.ca, messages }, this.o.key, this.o.certificate, this.o.clock());
@@ -87,14 +92,17 @@ export class OutboxSender {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       const seqs = rows.map((r) => Number(r.seq));
-      await run(this.o.database.db, sql`update platform_outbox set attempts = attempts + 1, last_error = ${message.slice(0, 1000)} where sent_at is null and seq >= ${Math.min(...seqs)} and seq <= ${Math.max(...seqs)}`);
+      await run(this.o.database.db, sql`update platform_outbox set attempts = attempts + 1, last_error = ${message.slice(0, 1000)} where ca = ${this.o.ca} and sent_at is null and seq >= ${Math.min(...seqs)} and seq <= ${Math.max(...seqs)}`);
       this.lastError = message;
       throw e;
     }
     const now = nowIso(this.o.clock());
+    // One statement per outcome rather than per event: the CA's issuance shares this database.
+    const byStatus = new Map<string, number[]>();
+    for (const r of answer.results) byStatus.set(r.status, [...(byStatus.get(r.status) ?? []), r.seq]);
     await this.o.database.transaction(async (tx) => {
-      for (const r of answer.results) {
-        await run(tx, sql`update platform_outbox set sent_at = ${now}, outcome = ${r.status}, attempts = attempts + 1, last_error = ${null} where seq = ${r.seq} and sent_at is null`);
+      for (const [status, seqs] of byStatus) {
+        await run(tx, sql`update platform_outbox set sent_at = ${now}, outcome = ${status}, attempts = attempts + 1, last_error = ${null} where ca = ${this.o.ca} and seq in (${sql.join(seqs)}) and sent_at is null`);
       }
     });
     this.lastError = undefined;
@@ -120,11 +128,16 @@ export class OutboxSender {
     await this.loop;
   }
 
-  /** Counts of the outbox. */
+  /** The error of the last attempt, when it failed. */
+  get lastFailure(): string | undefined {
+    return this.lastError;
+  }
+
+  /** Counts of this CA's part of the outbox. */
   async state(): Promise<OutboxState> {
     const r = await first<{ pending: number | string | null; sent: number | string | null; conflicts: number | string | null }>(
       this.o.database.db,
-      sql`select sum(case when sent_at is null then 1 else 0 end) as pending, sum(case when sent_at is null then 0 else 1 end) as sent, sum(case when outcome = 'conflict' then 1 else 0 end) as conflicts from platform_outbox`,
+      sql`select sum(case when sent_at is null then 1 else 0 end) as pending, sum(case when sent_at is null then 0 else 1 end) as sent, sum(case when outcome = 'conflict' then 1 else 0 end) as conflicts from platform_outbox where ca = ${this.o.ca}`,
     );
     return { pending: Number(r?.pending ?? 0), sent: Number(r?.sent ?? 0), conflicts: Number(r?.conflicts ?? 0), ...(this.lastError ? { lastError: this.lastError } : {}) };
   }

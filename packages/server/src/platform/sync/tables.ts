@@ -40,6 +40,8 @@ export interface SyncTables {
 /** Row types of the CA-side outbox. */
 export interface OutboxTables {
   platform_outbox: {
+    /** The CA (agency) whose event it is: each CA has its own seq stream and sender. */
+    ca: string;
     seq: number;
     /** The message's JSON (seq included). */
     body: string;
@@ -50,8 +52,8 @@ export interface OutboxTables {
     attempts: number;
     last_error: string | null;
   };
-  /** One row (id 1): the last seq handed out. */
-  platform_outbox_head: { id: number; seq: number };
+  /** One row per CA: the last seq handed out to it. */
+  platform_outbox_head: { ca: string; seq: number };
 }
 
 /** Migrations of the platform's sync tables (platform database). */
@@ -91,6 +93,15 @@ export const syncMigrations: ModuleMigrations = {
           .execute();
       },
     },
+    // Statistics are asked per CA or per province over a period: let those ranges be index scans.
+    '0002_platform_sync_stats': {
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('platform_sync_messages_ca_at').on('platform_sync_messages').columns(['ca', 'at']).execute();
+        await db.schema.createIndex('platform_sync_messages_province_at').on('platform_sync_messages').columns(['province', 'at']).execute();
+        await db.schema.createIndex('platform_certificates_issued').on('platform_certificates').columns(['issued_at']).execute();
+        await db.schema.createIndex('platform_certificates_province_issued').on('platform_certificates').columns(['province', 'issued_at']).execute();
+      },
+    },
   }),
 };
 
@@ -114,6 +125,31 @@ export const outboxMigrations: ModuleMigrations = {
         await sql`create index platform_outbox_unsent on platform_outbox (seq) where sent_at is null`.execute(db);
         await db.schema.createTable('platform_outbox_head').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('seq', 'integer', (c) => c.notNull()).execute();
         await db.insertInto('platform_outbox_head').values({ id: 1, seq: 0 }).execute();
+      },
+    },
+    // Each CA (agency) of a CA service signs its own batches and has its own seq stream. Nothing
+    // wrote the single-stream outbox of 0001 before this (no act enqueued yet), so its tables are
+    // replaced; a non-empty one is refused rather than dropped, since its rows name no CA.
+    '0002_outbox_per_ca': {
+      async up(db: Kysely<any>) {
+        const n = await sql<{ n: number | string }>`select count(*) as n from platform_outbox`.execute(db);
+        if (Number(n.rows[0]?.n ?? 0) > 0) throw new Error('platform_outbox holds events of the single-stream outbox; send or delete them before upgrading');
+        await db.schema.dropTable('platform_outbox').execute();
+        await db.schema.dropTable('platform_outbox_head').execute();
+        await db.schema
+          .createTable('platform_outbox')
+          .addColumn('ca', 'text', (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('sent_at', 'text')
+          .addColumn('outcome', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addPrimaryKeyConstraint('platform_outbox_pk', ['ca', 'seq'])
+          .execute();
+        await sql`create index platform_outbox_unsent on platform_outbox (ca, seq) where sent_at is null`.execute(db);
+        await db.schema.createTable('platform_outbox_head').addColumn('ca', 'text', (c) => c.primaryKey()).addColumn('seq', 'integer', (c) => c.notNull()).execute();
       },
     },
   }),
