@@ -19,6 +19,7 @@ import { register as registerBackup } from './commands/backup.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerKmc } from './commands/kmc.js';
 import { register as registerPlatform } from './commands/platform.js';
+import { register as registerRenew } from './commands/renew.js';
 
 /** Builds the program with every command group registered. */
 export function buildProgram(): Command {
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerKmc(program);
   registerPlatform(program);
+  registerRenew(program);
   return program;
 }
 

@@ -9,6 +9,8 @@ import { CliError, EXIT_NEGATIVE, readInput, usageError } from './io.js';
 export interface OnlineOptions {
   server: string;
   tokenFile?: string;
+  /** A bearer secret already in hand (a login session), used instead of --token-file. */
+  bearer?: string;
   json?: boolean;
 }
 
@@ -47,7 +49,8 @@ export async function callApi<T = any>(opts: OnlineOptions, method: string, path
     usageError(`--server "${opts.server}" is not a URL`);
   }
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (opts.tokenFile !== undefined) headers.authorization = `Bearer ${readToken(opts.tokenFile)}`;
+  if (opts.bearer !== undefined) headers.authorization = `Bearer ${opts.bearer}`;
+  else if (opts.tokenFile !== undefined) headers.authorization = `Bearer ${readToken(opts.tokenFile)}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {

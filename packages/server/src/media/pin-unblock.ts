@@ -112,6 +112,33 @@ export class CertificateMedia {
   /** Records a token's unblock request; it is answered only after an officer authorises it. */
   async request(actor: Principal, caName: string, requestJson: unknown): Promise<UnblockView> {
     requireOfficer(actor);
+    return this.enter(actor, caName, requestJson, false);
+  }
+
+  /**
+   * A holder enters the unblock request of their token themselves (issue 10): the token must be
+   * one their CA handed out, and only one of its requests waits at a time. Officers decide it in
+   * their queue like any other, checking the holder's identity before they authorise; the holder
+   * follows it with `holderRequests` and takes the answer from there to the token.
+   */
+  async requestByHolder(actor: Principal, requestJson: unknown): Promise<UnblockView> {
+    if (actor.role !== 'holder' || !actor.holder) throw new ForbiddenError('holder.only', `${actor.id} is not a certificate holder: officers enter requests at POST /api/v1/cas/{ca}/unblocks`);
+    return this.enter(actor, actor.holder.ca, requestJson, true);
+  }
+
+  /** The unblock requests this holder entered (their CA's), newest first. */
+  async holderRequests(actor: Principal): Promise<UnblockView[]> {
+    if (actor.role !== 'holder' || !actor.holder) throw new ForbiddenError('holder.only', `${actor.id} is not a certificate holder`);
+    const caName = actor.holder.ca;
+    const rows = await all<{ id: string }>(
+      this.database.db,
+      sql`select u.id from media_unblocks u join media_tokens t on t.token_id = u.token_id where t.authority_name = ${caName} and u.requested_by = ${actor.id} order by u.requested_at desc limit ${50}`,
+    );
+    return Promise.all(rows.map((r) => this.get(caName, r.id)));
+  }
+
+  /** Records a request (checked: format, registered token of this CA, not expired); `onePending` refuses a second waiting request for the token. */
+  private async enter(actor: Principal, caName: string, requestJson: unknown, onePending: boolean): Promise<UnblockView> {
     let parsed: ReturnType<typeof parseUnblockRequest>;
     try {
       parsed = parseUnblockRequest(requestJson);
@@ -123,6 +150,10 @@ export class CertificateMedia {
     const id = orderedId();
     const { parsed: _binary, ...plain } = parsed;
     await this.database.transaction(async (tx) => {
+      if (onePending) {
+        const waiting = await first<{ id: string }>(tx, sql`select id from media_unblocks where token_id = ${token.token_id} and state = ${'pending'}`);
+        if (waiting) throw new ConflictError('unblock.pending', `token ${token.token_id} already has an unblock request waiting for an officer (${waiting.id}); wait for its decision`);
+      }
       await run(
         tx,
         sql`insert into media_unblocks (id, token_id, request, state, requested_by, requested_at, decided_by, decided_at, response)

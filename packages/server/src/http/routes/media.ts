@@ -8,7 +8,8 @@ const str = (max: number, min = 0) => ({ type: 'string', minLength: min, maxLeng
 const caParams = { type: 'object', required: ['ca'], properties: { ca: str(64) } } as const;
 const idParams = { type: 'object', required: ['ca', 'id'], properties: { ca: str(64), id: str(64) } } as const;
 
-const unblockSchema = {
+/** Schema of an unblock request (also answered to holders: routes/holder.ts). */
+export const unblockSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
