@@ -17,6 +17,7 @@
 # ldap-utils: ldapsearch reads the certificate directory in the tests, as relying parties do.
 # wrk: the HTTP load generator of the OCSP benchmark (a separate process, as relying parties are).
 # chromium: the browser tests of the web interface and the EMR example drive it with playwright-core.
+# fonts-wqy-microhei: a Chinese font, so that the zh-CN screenshots show characters, not empty boxes.
 set -euo pipefail
 if (($#)); then
   echo "usage: bash scripts/setup.sh   (no arguments; installs Debian packages if missing, then runs npm ci)" >&2
@@ -25,7 +26,7 @@ fi
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(openssl default-jre-headless libbcprov-java libbcpkix-java libbcutil-java softhsm2 golang-cfssl ldap-utils wrk chromium)
+PACKAGES=(openssl default-jre-headless libbcprov-java libbcpkix-java libbcutil-java softhsm2 golang-cfssl ldap-utils wrk chromium fonts-wqy-microhei)
 
 installed() {
   # dpkg -s also succeeds for removed packages whose config files remain, so read the status.

@@ -1,3 +1,15 @@
+/** Entry: i18n, the session, the routes. */
+import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import './i18n/index.js';
+import './style.css';
+import { SessionProvider } from './session.js';
+import { App } from './shell/App.js';
 
-createRoot(document.getElementById('root')!).render(<h1>卫生电子认证服务</h1>);
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <SessionProvider>
+      <App />
+    </SessionProvider>
+  </StrictMode>,
+);

@@ -24,6 +24,9 @@ import { ocspServerFactory, type ServerTimeouts } from '../publish/ocsp/http.js'
 import { ocspRoutes } from '../publish/ocsp/routes.js';
 import { auditRoutes } from './routes/audit.js';
 import { recordsRoutes } from './routes/records.js';
+import { registerPlatformLinkRoutes, registerPlatformProxy } from '../platform-link/index.js';
+import { holderRoutes } from './routes/holder.js';
+import { webRoutes } from './routes/web.js';
 import { NotFoundError } from '../errors.js';
 
 /** Options of the HTTP app. */
@@ -108,5 +111,10 @@ export async function buildHttpApp(services: Services, opts: HttpOptions = {}): 
   ocspRoutes(app, services.ocsp);
   auditRoutes(app, services);
   recordsRoutes(app, services);
+  await registerPlatformLinkRoutes(app, { link: services.platform, ca: services.ca, ra: services.ra, crls: services.crls, baseUrl: services.ca.urls.base });
+  await registerPlatformProxy(app, () => services.platform.proxyTarget);
+  holderRoutes(app, services);
+  // Last: the web interface's pages, which must not shadow any route above.
+  await webRoutes(app);
   return app;
 }

@@ -7,6 +7,18 @@ import { errorSchema } from '../errors.js';
 import { caJson, caSchema } from '../views.js';
 import { NotFoundError } from '../../errors.js';
 import { parseCrlFile, serveCrl } from '../../publish/crl/http.js';
+import { appendAudit } from '../../audit/log.js';
+
+/** The answer of a CRL rebuild: the new complete CRL of each partition. */
+const crlRebuildSchema = {
+  type: 'object',
+  properties: {
+    ca: { type: 'string' },
+    label: { type: 'string' },
+    ms: { type: 'integer' },
+    crls: { type: 'array', items: { type: 'object', properties: { partition: { type: 'integer' }, number: { type: 'string' }, thisUpdate: { type: 'string' }, nextUpdate: { type: 'string' }, entries: { type: 'integer' } } } },
+  },
+} as const;
 
 const caParams = { type: 'object', required: ['ca'], properties: { ca: { type: 'string', maxLength: 64 } } } as const;
 
@@ -51,6 +63,34 @@ export function caRoutes(app: FastifyInstance, services: Services): void {
     '/api/v1/cas/:ca',
     { config: { access: 'public' }, schema: { tags: ['cas'], summary: 'One CA and its hierarchy', params: caParams, response: { 200: caSchema, 404: errorSchema } } },
     async (req) => caJson(await services.ca.getAuthority((req.params as { ca: string }).ca)),
+  );
+
+  // An administrator publishes fresh CRLs now (after a mass revocation, or to check the publisher) instead of waiting for the schedule.
+  app.post(
+    '/api/v1/cas/:ca/crls/:label/rebuild',
+    {
+      config: { access: 'ca.admin' },
+      schema: {
+        tags: ['publication'],
+        summary: 'Build and publish a new complete CRL (and delta) of one CA of an authority now, every partition',
+        params: { type: 'object', required: ['ca', 'label'], properties: { ca: { type: 'string', maxLength: 64 }, label: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' } } },
+        response: { 200: crlRebuildSchema, 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (req) => {
+      const { ca, label } = req.params as { ca: string; label: string };
+      await services.ca.caCertificate(ca, label); // 404 for an unknown CA or label
+      const started = Date.now();
+      const partitions = [0, ...(await services.crls.partitions(ca, label))];
+      const crls: Array<{ partition: number; number: string; thisUpdate: string; nextUpdate: string; entries: number }> = [];
+      for (const partition of partitions) {
+        const full = await services.crls.refreshNow(ca, label, 'full', partition);
+        crls.push({ partition, number: String(full.number), thisUpdate: full.thisUpdate.toISOString(), nextUpdate: full.nextUpdate.toISOString(), entries: full.entries });
+      }
+      const actor = principalOf(req);
+      await services.database.transaction((tx) => appendAudit(tx, { actor, action: 'crl.rebuild', target: `ca:${ca}/crl:${label}`, details: { partitions: crls.map((c) => ({ partition: c.partition, number: c.number })) } }));
+      return { ca, label, crls, ms: Date.now() - started };
+    },
   );
 
   app.get(

@@ -6,7 +6,7 @@
  */
 import { normalizeSerial } from '../../ca/authority.js';
 import { normalizeIdentityNumber } from '../../ca/holder.js';
-import type { CertificateCriteria, SearchPosition } from '../../ca/search.js';
+import { CERTIFICATE_SORT_COLUMNS, type CertificateCriteria, type CertificateSort, type SearchPosition } from '../../ca/search.js';
 import type { CertificateStatus } from '../../ca/tables.js';
 import { InvalidRequestError } from '../../errors.js';
 
@@ -34,7 +34,10 @@ export const searchQuerySchema = {
     validAt: instant('only certificates within their validity period at this instant (RFC 3339)'),
     notAfterBefore: instant('only certificates that expire before this instant'),
     notAfterAfter: instant('only certificates that expire after this instant'),
-    cursor: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'the "next" value of the previous page' },
+    // A sorted page's cursor carries the last row's sort value (a subject can be long).
+    cursor: { type: 'string', minLength: 1, maxLength: 2000, pattern: '^[A-Za-z0-9_-]+$', description: 'the "next" value of the previous page (of the same sort)' },
+    sort: { type: 'string', enum: Object.keys(CERTIFICATE_SORT_COLUMNS), description: 'order by issue time, expiry or subject (then CA and serial); default: CA and serial' },
+    order: { type: 'string', enum: ['asc', 'desc'], default: 'asc', description: 'direction of sort' },
     limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE, description: `page size, at most ${MAX_PAGE}` },
   },
 } as const;
@@ -52,6 +55,8 @@ export interface SearchQuery {
   notAfterAfter?: string;
   cursor?: string;
   limit?: number;
+  sort?: CertificateSort['key'];
+  order?: 'asc' | 'desc';
 }
 
 /** An RFC 3339 instant as stored (ISO-8601 UTC with milliseconds); 400 when it is no real instant. */
@@ -79,16 +84,24 @@ export function criteriaOf(q: SearchQuery): CertificateCriteria {
   };
 }
 
-const CURSOR = /^([0-9a-f-]{36})\/(-?[0-9a-f]{1,130})$/;
+const CURSOR = /^([0-9a-f-]{36})\/(-?[0-9a-f]{1,130})(?:\/(issuedAt|notAfter|subject)\.(asc|desc)\/([^]*))?$/;
 
-/** The opaque cursor of a position. */
-export function encodeCursor(p: SearchPosition): string {
-  return Buffer.from(`${p.authorityId}/${p.serial}`, 'utf8').toString('base64url');
+/** The sort a query asks for, if any. */
+export function sortOf(q: SearchQuery): CertificateSort | undefined {
+  return q.sort === undefined ? undefined : { key: q.sort, dir: q.order === 'desc' ? 'desc' : 'asc' };
 }
 
-/** The position a cursor names; 400 when it is not one this service made. */
-export function decodeCursor(cursor: string): SearchPosition {
-  const m = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
+/** The opaque cursor of a position (of a sorted search: with the sort and the last row's sort value). */
+export function encodeCursor(p: SearchPosition, sort?: CertificateSort): string {
+  const tail = sort ? `/${sort.key}.${sort.dir}/${p.key ?? ''}` : '';
+  return Buffer.from(`${p.authorityId}/${p.serial}${tail}`, 'utf8').toString('base64url');
+}
+
+/** The position a cursor names; 400 when it is not one this service made for this same sort. */
+export function decodeCursor(cursor: string, sort?: CertificateSort): SearchPosition {
+  const m = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw new InvalidRequestError('query.cursor', 'cursor is not the "next" value of a previous page');
-  return { authorityId: m[1]!, serial: m[2]! };
+  const same = sort ? m[3] === sort.key && m[4] === sort.dir : m[3] === undefined;
+  if (!same) throw new InvalidRequestError('query.cursor', 'cursor belongs to a page of another sort order; start again without a cursor');
+  return { authorityId: m[1]!, serial: m[2]!, ...(sort ? { key: m[5]! } : {}) };
 }

@@ -11,7 +11,7 @@ import { CertificateSearch, type CertificateHit } from '../../ca/search.js';
 import { NotFoundError } from '../../errors.js';
 import { errorSchema } from '../../http/errors.js';
 import { certificateSchema } from '../../http/views.js';
-import { criteriaOf, decodeCursor, encodeCursor, searchQuerySchema, DEFAULT_PAGE, type SearchQuery } from './params.js';
+import { criteriaOf, decodeCursor, encodeCursor, searchQuerySchema, sortOf, DEFAULT_PAGE, type SearchQuery } from './params.js';
 import { crlSourceOf, currentCrl, type CrlKindName } from './crl-source.js';
 
 const str = { type: 'string' } as const;
@@ -88,15 +88,16 @@ export function queryRoutes(app: FastifyInstance, services: Services): void {
       schema: {
         tags: ['publication'],
         summary: 'Search certificates: serial, subject, identity number, organisation, status, validity',
-        description: `Every criterion given must hold. Pages are in a fixed order; pass "next" as "cursor" for the following page (default ${DEFAULT_PAGE} per page).`,
+        description: `Every criterion given must hold. Pages are in CA and serial order, or by "sort" (issuedAt, notAfter, subject) and "order"; pass "next" as "cursor" for the following page of the same sort (default ${DEFAULT_PAGE} per page).`,
         querystring: searchQuerySchema,
         response: { 200: { type: 'object', properties: { certificates: { type: 'array', items: hitSchema }, next: nullableStr } }, 400: errorSchema },
       },
     },
     async (req) => {
       const q = req.query as SearchQuery;
-      const page = await search.search(criteriaOf(q), { limit: q.limit ?? DEFAULT_PAGE, after: q.cursor === undefined ? undefined : decodeCursor(q.cursor) });
-      return { certificates: page.hits.map(hitJson), next: page.next ? encodeCursor(page.next) : null };
+      const sort = sortOf(q);
+      const page = await search.search(criteriaOf(q), { limit: q.limit ?? DEFAULT_PAGE, after: q.cursor === undefined ? undefined : decodeCursor(q.cursor, sort), sort });
+      return { certificates: page.hits.map(hitJson), next: page.next ? encodeCursor(page.next, sort) : null };
     },
   );
 
