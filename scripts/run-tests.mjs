@@ -1,4 +1,4 @@
-// Runs every compiled test file (packages/*/dist/test/**/*.test.js) with Node's test runner.
+// Runs every compiled test file (packages/*/dist/test/**/*.test.js, examples/*/dist/test/**/*.test.js) with Node's test runner.
 // Node 20's --test takes no globs, so the files are listed here. Extra arguments filter by path.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +18,13 @@ const files = [];
 for (const pkg of readdirSync('packages')) {
   const dir = join('packages', pkg, 'dist', 'test');
   if (existsSync(dir)) walk(dir, files);
+}
+// Examples (examples/<name>, compiled by their own tsconfig) have tests too.
+if (existsSync('examples')) {
+  for (const ex of readdirSync('examples')) {
+    const dir = join('examples', ex, 'dist', 'test');
+    if (existsSync(dir)) walk(dir, files);
+  }
 }
 const selected = files.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (selected.length === 0) {
