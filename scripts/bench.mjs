@@ -111,7 +111,7 @@ for (const file of selected) {
     if (typeof mod.default !== 'function') throw new Error('no default export function (Benchmark)');
     const sections = await mod.default();
     if (!Array.isArray(sections)) throw new Error('default export did not return BenchSection[]');
-    body = [`## ${id}`, '', `_Measured ${new Date().toISOString()} with Node ${m.node}, ${m.opensslCli}._`, '', ...sections.map(sectionMarkdown).flatMap((s) => [s, ''])].join('\n').trimEnd();
+    body = [`## ${id}`, '', `_Measured ${new Date().toISOString()} on ${m.cpu} (${m.cores} cores) with Node ${m.node}, ${m.opensslCli}._`, '', ...sections.map(sectionMarkdown).flatMap((s) => [s, ''])].join('\n').trimEnd();
     console.error(`bench: ${id} done in ${((performance.now() - t0) / 1000).toFixed(1)} s (${sections.length} sections)`);
   } catch (e) {
     failed++;
@@ -126,7 +126,7 @@ const header = [
   '# Benchmarks',
   '',
   'Written by `npm run bench` (scripts/bench.mjs) from the modules `packages/*/bench/*.bench.ts`. Ratios compare with a',
-  'reference measured in the same run on the same machine; do not compare numbers across machines.',
+  'reference measured in the same run on the same machine; do not compare numbers across machines (each block names the CPU it ran on; the table below describes the machine of the last run).',
   '',
   `Last run: ${started.toISOString()}${filter ? ` (only modules matching "${filter}"; other blocks keep their own dates)` : ''}.`,
   '',
