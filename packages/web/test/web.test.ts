@@ -11,52 +11,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { buildCsr, exportPrivateKey, generateKey, identityExtensions, parseName } from '@health-pki/pki';
 import { buildHttpApp, startServer, type RunningServer } from '@health-pki/server';
 import { bundleBuilt, launchBrowser, screenshot, type TestBrowser } from './browser.js';
-
-const CA = 'demo-p256';
-const RESIDENT_ID = '11010519491231002X';
-
-/** A JSON call to the server, for setting up what the browser flows start from. */
-async function call(server: RunningServer, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: r.status, json };
-}
-
-function csrFor(name: string, withIdentity = true) {
-  const key = generateKey('p256');
-  const csr = buildCsr(parseName(`C=CN,O=示例医院,OU=心内科,CN=${name}`), key, withIdentity ? identityExtensions({ residentId: RESIDENT_ID }) : []);
-  return { key, pem: csr.toPem(), keyPem: exportPrivateKey(key, 'pem').toString() };
-}
-
-/** Signs in through the login page with a token, the way a person pastes it. */
-async function tokenLogin(page: Page, base: string, token: string): Promise<void> {
-  await page.goto(`${base}/app/login`);
-  await page.locator('input[name=token]').fill(token);
-  await page.locator('form button[type=submit]').click();
-  await page.getByTestId('who').waitFor();
-}
-
-async function signOut(page: Page): Promise<void> {
-  await page.locator('header button').click();
-  await page.locator('input[name=token]').waitFor();
-}
-
-/** The navigation's link texts. */
-async function navLinks(page: Page): Promise<string[]> {
-  return page.locator('nav.side a').allInnerTexts();
-}
+import { CA, RESIDENT_ID, call, csrFor, navLinks, signOut, tokenLogin } from './flows.js';
 
 describe('web interface in chromium', { timeout: 180_000 }, () => {
   let dataDir: string;
