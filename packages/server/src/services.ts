@@ -192,8 +192,8 @@ export async function openServices(opts: ServiceOptions): Promise<Services> {
 
 /** The demo CAs a fresh deployment gets: one SM2 hierarchy and one ECDSA P-256 hierarchy. */
 export const DEMO_AUTHORITIES = [
-  { name: 'demo-sm2', algorithm: 'sm2', organization: 'health-pki 演示认证机构', displayName: '演示CA（SM2）' },
-  { name: 'demo-p256', algorithm: 'p256', organization: 'health-pki demo CA', displayName: 'Demo CA (ECDSA P-256)' },
+  { name: 'demo-sm2', algorithm: 'sm2', organization: 'health-pki 演示认证机构', displayName: '演示CA（SM2）', displayNameEn: 'Demo CA (SM2)' },
+  { name: 'demo-p256', algorithm: 'p256', organization: 'health-pki demo CA', displayName: 'Demo CA (ECDSA P-256)', displayNameEn: 'Demo CA (ECDSA P-256)' },
 ] as const;
 
 /** The demo time-stamp units: POST /tsa (ECDSA P-256, the default) and POST /tsa/sm2. */

@@ -14,6 +14,7 @@ import { BACKENDS, createBackend, type TestBackend } from './helpers/backends.js
 import { injectApi, type Api } from './helpers/api.js';
 import { csrFor, makeCsr } from './helpers/pki.js';
 import { outside } from './helpers/outside.js';
+import { caMigrations } from '../src/ca/tables.js';
 
 const BASE = 'http://pki.test:8080';
 const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from('scan of the resident identity card')]);
@@ -283,6 +284,34 @@ for (const backendName of BACKENDS) {
       const root = Certificate.parse(created.json.issuers[0].pem);
       const v = validateCertificate(Certificate.parse(approved.json.certificate.pem), { anchors: [root], intermediates: [Certificate.parse(created.json.issuers[1].pem)], checkRevocation: false });
       assert.equal(v.valid, true);
+    });
+
+    test('CAs have per-language display names; the migration gives an older demo deployment its English names', async () => {
+      const names = async () => Object.fromEntries(((await api('GET', '/api/v1/cas')).json.cas as Array<{ name: string; displayNames: unknown }>).map((c) => [c.name, c.displayNames]));
+      assert.deepEqual((await names())['demo-sm2'], { 'zh-CN': '演示CA（SM2）', en: 'Demo CA (SM2)' });
+      const created = await api('POST', '/api/v1/cas', { name: 'county-ca', algorithm: 'p256', organization: '县卫生健康局', displayName: '县级CA', displayNameEn: 'County CA' }, admin);
+      assert.equal(created.status, 201, JSON.stringify(created.json));
+      assert.deepEqual(created.json.displayNames, { 'zh-CN': '县级CA', en: 'County CA' });
+      assert.equal(created.json.displayName, '县级CA');
+      // Without an English name, the one display name serves both languages.
+      assert.deepEqual((await names())['city-hospital-ca'], { 'zh-CN': 'city-hospital-ca', en: 'city-hospital-ca' });
+      for (const bad of ['', 'x'.repeat(129)]) {
+        const r = await api('POST', '/api/v1/cas', { name: 'bad-name-ca', algorithm: 'p256', organization: 'x', displayNameEn: bad }, admin);
+        assert.equal(r.status, 400, JSON.stringify(bad));
+      }
+      // A deployment made before the column existed: its migration adds it and names the demo CAs in English.
+      await services.database.db.schema.alterTable('ca_authorities').dropColumn('display_name_en').execute();
+      await caMigrations.migrations(services.database.dialect)['0003_display_name_en']!.up(services.database.db);
+      // Read from the table: the service caches its authorities, which never change once created.
+      const rows = await services.database.db.selectFrom('ca_authorities').select(['name', 'display_name_en']).where('name', 'in', ['demo-sm2', 'demo-p256', 'county-ca']).orderBy('name').execute();
+      assert.deepEqual(
+        rows.map((r) => [r.name, r.display_name_en]),
+        [
+          ['county-ca', null], // an operator's own CA: no English name is made up for it
+          ['demo-p256', 'Demo CA (ECDSA P-256)'],
+          ['demo-sm2', 'Demo CA (SM2)'],
+        ],
+      );
     });
   });
 }

@@ -69,15 +69,12 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
 }
 
 // ------------------------------------------------------------------------------------------------
-// TEST-SIDE STAND-IN for the CA side of the platform protocol (docs/platform.md). The CA service's
-// own query route (platform-link/: POST /api/v1/platform-access/:ca/query) and its outbox were
-// being built in parallel; until a test switches to them, these two functions play the CA's part
-// with the real CA's records. To switch: set endpoints.query to
-// `${ca.url}/api/v1/platform-access/demo-sm2/query` with the CA service configured with the
-// platform's certificate, and let the CA's outbox sender deliver the sync events.
+// The CA side of the platform protocol for the broken CA (test 2): a CA made with the pki library
+// has no CA service, so these two functions play its query interface and its outbox. The real CA
+// (test 1) uses the CA service's own query route and outbox sender (platform-link/).
 // ------------------------------------------------------------------------------------------------
 
-/** One certificate as the stand-in's query answer states it. */
+/** One certificate as the query answer states it. */
 type Lookup = (serial: string) => Promise<Record<string, unknown>>;
 
 /** Serves the CA side of the certificate query protocol: checks the platform's signature, answers signed by the access key. */
@@ -98,10 +95,19 @@ async function standInQueryInterface(platformCert: () => Promise<Certificate>, a
   });
 }
 
-/** Delivers sync events as the CA's outbox would: one signed batch to POST /platform/sync/messages. */
+/** Delivers sync events as a CA's outbox would: one signed batch to POST /platform/sync/messages. */
 async function standInSync(app: FastifyInstance, ca: string, access: { key: PrivateKey; cert: Certificate }, messages: SyncMessage[]): Promise<void> {
   const r = await app.inject({ method: 'POST', url: '/platform/sync/messages', headers: { 'content-type': 'application/cms' }, payload: signSyncBatch({ ca, messages }, access.key, access.cert) });
   assert.equal(r.statusCode, 200, r.body);
+}
+
+/** Waits until `check` holds (polling), failing after `ms`. */
+async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -159,10 +165,15 @@ describe('platform conformance test', () => {
   before(async () => {
     caDir = mkdtempSync(join(tmpdir(), 'hpki-conf-ca-'));
     platformDir = mkdtempSync(join(tmpdir(), 'hpki-conf-platform-'));
-    ca = await startServer({ dataDir: caDir, port: 0, logger: false, pkiThreads: 0 });
-    caToken = readFileSync(ca.tokenFile, 'utf8').trim();
     platform = await openPlatformServices({ dataDir: platformDir, identityAlgorithm: 'p256', fetchTimeoutMs: 1500 });
     app = await buildPlatformApp(platform, { logger: false });
+    // Listening too: the real CA service's outbox sender posts its batches here.
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const platformUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    ca = await startServer({ dataDir: caDir, port: 0, logger: false, pkiThreads: 0, platform: { url: platformUrl, certificate: await platform.trustList.certificate() }, province: 'GD', platformLink: { pollMs: 50, minBackoffMs: 20, maxBackoffMs: 200 } });
+    // The senders are held back until test 1 has seen a run without the CA's sync events.
+    await ca.services.platform.stop();
+    caToken = readFileSync(ca.tokenFile, 'utf8').trim();
     tok.national = readFileSync(platform.adminTokenFile, 'utf8').trim();
     for (const [id, spec] of [
       ['prov-GD', { role: 'provincial', province: 'GD' }],
@@ -175,9 +186,9 @@ describe('platform conformance test', () => {
   });
   after(async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
+    await ca?.close(); // first: its senders post to the platform
     await app?.close();
     await platform?.close();
-    await ca?.close();
     rmSync(caDir, { recursive: true, force: true });
     rmSync(platformDir, { recursive: true, force: true });
   });
@@ -191,24 +202,15 @@ describe('platform conformance test', () => {
     // The complete CRL is rebuilt hourly; a CA applying for admission revoked its sample long before.
     const [, authority, label] = /\/ca\/([^/]+)\/([^/]+)\.crl$/.exec(new URL(revoked.crlUrls[0]!).pathname)!;
     await ca.services.crls.refreshNow(authority!, label!, 'full');
-    const issuers = (await caApi('GET', '/api/v1/cas/demo-sm2')).issuers.map((i: Json) => i.pem as string);
 
-    const access = accessIdentity('demo-sm2 platform access');
-    const record = async (serial: string) => caApi('GET', `/api/v1/cas/demo-sm2/certificates/${serial}`);
-    const query = await standInQueryInterface(() => platform.trustList.certificate(), access, async (serial) => {
-      try {
-        const r = await record(serial);
-        return { serial, status: r.status === 'valid' ? 'good' : 'revoked', ...(r.revokedAt ? { revokedAt: r.revokedAt, reason: r.reason } : {}), profile: r.profile, certificate: r.pem };
-      } catch {
-        return { serial, status: 'unknown' };
-      }
-    });
-    closers.push(query.close);
+    // What the CA files: its certificates, its platform-access certificate and its own query route.
+    const filed = await caApi('GET', '/api/v1/platform-access/demo-sm2');
+    assert.equal(filed.endpoints.query, `${ca.url}/api/v1/platform-access/demo-sm2/query`);
 
     await fileAndForward('demo-sm2', {
-      certificates: issuers,
-      platformAccessCertificate: access.cert.toPem(),
-      endpoints: { query: query.url },
+      certificates: filed.certificates,
+      platformAccessCertificate: filed.platformAccessCertificate,
+      endpoints: filed.endpoints,
       samples: { good: good.map((c) => c.toPem()), revoked: [revoked.toPem()] },
     });
 
@@ -224,15 +226,12 @@ describe('platform conformance test', () => {
     const seen = first.report.samples.find((s: Json) => s.serial === revoked.serialHex);
     assert.deepEqual([seen.ocsp, seen.crl, seen.query, seen.profile], ['revoked', 'listed', 'revoked', 'staff-sign']);
 
-    // The events arrive (as the CA's outbox sends them), the test passes, the CA is admitted.
-    const messages: SyncMessage[] = [];
-    for (const c of [...good, revoked]) {
-      const r = await record(c.serialHex);
-      messages.push({ seq: messages.length + 1, kind: 'issued', serial: c.serialHex, profile: 'staff-sign', class: 'staff', at: r.issuedAt, notAfter: r.notAfter });
-    }
-    const rr = await record(revoked.serialHex);
-    messages.push({ seq: messages.length + 1, kind: 'revoked', serial: revoked.serialHex, at: rr.revokedAt, reason: 'keyCompromise' });
-    await standInSync(app, 'demo-sm2', access, messages);
+    // The CA's outbox sender starts and delivers its events; the test passes, the CA is admitted.
+    await ca.services.platform.start();
+    await until("the CA's outbox drains", async () => {
+      const r = await sql<{ n: number }>`select count(*) as n from platform_outbox where ca = ${'demo-sm2'} and sent_at is null`.execute(ca.services.database.db);
+      return Number(r.rows[0]!.n) === 0;
+    });
     const second = await ok('national', 'POST', '/platform/cas/demo-sm2/conformance/run');
     assert.deepEqual(second.report.faults, []);
     assert.equal(second.report.passed, true);

@@ -22,9 +22,10 @@ import { CA, RESIDENT_ID, call, csrFor, navLinks, signOut, tokenLogin } from './
 const CJK = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/;
 
 /**
- * Data, not interface texts, shown as they are in either language: each CA's display name and
- * organisation (one string each, chosen by the operator; demo-sm2's are Chinese), filled from
- * GET /api/v1/cas before the tests, and the applicant's name and organisation the officer types.
+ * Data, not interface texts, shown as they are in either language: each CA's organisation (one
+ * string, in its certificates' subjects; demo-sm2's is Chinese), filled from GET /api/v1/cas before
+ * the tests, and the applicant's name and organisation the officer types. CAs' display names are
+ * not data here: English pages show their English names (displayNames.en), so a Chinese one fails.
  */
 const DATA: string[] = ['王五', '示例医院', '心内科'];
 
@@ -77,7 +78,14 @@ describe('every role in English (chromium)', { timeout: 120_000 }, () => {
     holder = { serial: r.json.certificate.serial, pem: r.json.certificate.pem, keyPem: h.keyPem };
     const cas = await call(server, 'GET', '/api/v1/cas');
     assert.equal(cas.status, 200);
-    for (const ca of cas.json.cas) DATA.push(ca.displayName, ca.organization);
+    for (const ca of cas.json.cas) DATA.push(ca.organization);
+    assert.deepEqual(
+      cas.json.cas.map((ca: { name: string; displayNames: Record<string, string> }) => [ca.name, ca.displayNames.en]),
+      [
+        ['demo-p256', 'Demo CA (ECDSA P-256)'],
+        ['demo-sm2', 'Demo CA (SM2)'],
+      ],
+    );
     browser = await launchBrowser();
     page = browser.page;
     page.on('dialog', (d) => void d.accept());
@@ -153,6 +161,9 @@ describe('every role in English (chromium)', { timeout: 120_000 }, () => {
     await page.getByRole('link', { name: 'CAs and keys' }).click();
     await page.getByRole('heading', { name: 'CAs and keys' }).waitFor();
     await page.getByText(/^Published /).first().waitFor();
+    // Each CA under its English display name (the SM2 demo CA's Chinese one would fail the check below).
+    await page.getByRole('heading', { name: 'Demo CA (SM2) (demo-sm2)' }).waitFor();
+    await page.getByRole('heading', { name: 'Demo CA (ECDSA P-256) (demo-p256)' }).waitFor();
     await assertNoChineseUi(page, 'CAs');
     await screenshot(page, 'admin-cas.en');
     await page.getByRole('link', { name: 'Officers and roles' }).click();

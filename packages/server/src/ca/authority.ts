@@ -68,6 +68,8 @@ export interface AuthoritySpec {
   /** The O of the CA certificates' subjects. */
   organization: string;
   displayName?: string;
+  /** The English display name, for English user interfaces (absent: displayName serves every language). */
+  displayNameEn?: string;
 }
 
 /** One CA of an authority's hierarchy. */
@@ -87,6 +89,8 @@ export interface AuthorityView {
   id: string;
   name: string;
   displayName: string;
+  /** The English display name; null when the CA has none. */
+  displayNameEn: string | null;
   organization: string;
   algorithm: string;
   createdAt: string;
@@ -343,7 +347,7 @@ export class CertificateAuthorities {
         const t = tables(tx);
         await t
           .insertInto('ca_authorities')
-          .values({ id: authorityId, name: spec.name, display_name: spec.displayName ?? spec.name, organization: spec.organization, algorithm: spec.algorithm, created_at: at, created_by: actor.id })
+          .values({ id: authorityId, name: spec.name, display_name: spec.displayName ?? spec.name, display_name_en: spec.displayNameEn ?? null, organization: spec.organization, algorithm: spec.algorithm, created_at: at, created_by: actor.id })
           .execute();
         const issuerRow = (id: string, label: string, role: 'root' | 'issuing', parent: string | null, cert: Certificate, key: PrivateKey, active: number) => ({
           id,
@@ -387,6 +391,7 @@ export class CertificateAuthorities {
       id: a.row.id,
       name: a.row.name,
       displayName: a.row.display_name,
+      displayNameEn: a.row.display_name_en ?? null,
       organization: a.row.organization,
       algorithm: a.row.algorithm,
       createdAt: a.row.created_at,

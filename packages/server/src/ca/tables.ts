@@ -18,6 +18,8 @@ export interface CaTables {
     id: string;
     name: string;
     display_name: string;
+    /** The English display name (English user interfaces); null: the display name serves every language. */
+    display_name_en: string | null;
     organization: string;
     algorithm: string;
     created_at: string;
@@ -172,6 +174,15 @@ export const caMigrations: ModuleMigrations = {
             .addPrimaryKeyConstraint('ca_certificate_identities_pk', ['number', 'authority_id', 'serial', 'kind'])
             .addForeignKeyConstraint('ca_certificate_identities_cert', ['authority_id', 'serial'], 'ca_certificates', ['authority_id', 'serial'])
             .execute();
+        },
+      },
+      // CAs' display names are usually Chinese; English pages show this one when present.
+      '0003_display_name_en': {
+        async up(db: Kysely<any>) {
+          await db.schema.alterTable('ca_authorities').addColumn('display_name_en', 'text').execute();
+          // A demo deployment made before this migration gets the English name a new one is given (services.ts DEMO_CAS).
+          await db.updateTable('ca_authorities').set({ display_name_en: 'Demo CA (SM2)' }).where('name', '=', 'demo-sm2').where('display_name', '=', '演示CA（SM2）').execute();
+          await db.updateTable('ca_authorities').set({ display_name_en: 'Demo CA (ECDSA P-256)' }).where('name', '=', 'demo-p256').where('display_name', '=', 'Demo CA (ECDSA P-256)').execute();
         },
       },
     };

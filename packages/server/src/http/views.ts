@@ -12,6 +12,8 @@ export const caSchema = {
   properties: {
     name: str,
     displayName: str,
+    /** Per language, as profiles give theirs: zh-CN is displayName, en the English name (displayName when the CA has none). */
+    displayNames: { type: 'object', properties: { 'zh-CN': str, en: str } },
     organization: str,
     algorithm: str,
     createdAt: str,
@@ -43,6 +45,7 @@ export function caJson(a: AuthorityView) {
   return {
     name: a.name,
     displayName: a.displayName,
+    displayNames: { 'zh-CN': a.displayName, en: a.displayNameEn ?? a.displayName },
     organization: a.organization,
     algorithm: a.algorithm,
     createdAt: a.createdAt,

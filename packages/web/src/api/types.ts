@@ -29,6 +29,8 @@ export interface Issuer {
 export interface Ca {
   name: string;
   displayName: string;
+  /** The display name per language ('zh-CN', 'en'), as profiles give theirs. */
+  displayNames?: Record<string, string>;
   organization: string;
   algorithm: string;
   createdAt: string;

@@ -16,10 +16,15 @@ export function useCas(): Ca[] {
   return cas;
 }
 
+/** The CA's display name in `language` (as profiles' names are chosen), else its one display name. */
+export function caDisplayName(ca: Ca, language: string): string {
+  return ca.displayNames?.[language] ?? ca.displayNames?.['zh-CN'] ?? ca.displayName;
+}
+
 /** A CA select; `allowAll` adds an "all" choice with the value ''. */
 export function CaSelect(props: { cas: Ca[]; value: string; onChange: (v: string) => void; only?: string[]; allowAll?: boolean }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const list = props.only && !props.only.includes('*') ? props.cas.filter((c) => props.only!.includes(c.name)) : props.cas;
-  const options = [...(props.allowAll ? [{ value: '', label: t('common.all') }] : []), ...list.map((c) => ({ value: c.name, label: `${c.displayName} (${c.name})` }))];
+  const options = [...(props.allowAll ? [{ value: '', label: t('common.all') }] : []), ...list.map((c) => ({ value: c.name, label: `${caDisplayName(c, i18n.language)} (${c.name})` }))];
   return <SelectField label={t('common.ca')} value={props.value} onChange={props.onChange} options={options} name="ca" />;
 }

@@ -46,13 +46,14 @@ export function caRoutes(app: FastifyInstance, services: Services): void {
             algorithm: { type: 'string', enum: [...KEY_ALGORITHMS] },
             organization: { type: 'string', minLength: 1, maxLength: 64 },
             displayName: { type: 'string', minLength: 1, maxLength: 128 },
+            displayNameEn: { type: 'string', minLength: 1, maxLength: 128, description: 'The English display name, for English user interfaces' },
           },
         },
         response: { 201: caSchema, 400: errorSchema, 409: errorSchema, 422: errorSchema },
       },
     },
     async (req, reply) => {
-      const body = req.body as { name: string; algorithm: (typeof KEY_ALGORITHMS)[number]; organization: string; displayName?: string };
+      const body = req.body as { name: string; algorithm: (typeof KEY_ALGORITHMS)[number]; organization: string; displayName?: string; displayNameEn?: string };
       const created = await services.ca.createAuthority(principalOf(req), body);
       req.log.info({ ca: created.name, algorithm: created.algorithm }, 'CA created');
       return reply.code(201).send(caJson(created));

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client.js';
 import type { Profile } from '../../api/types.js';
-import { useCas } from '../../components/CaSelect.js';
+import { caDisplayName, useCas } from '../../components/CaSelect.js';
 import { DataTable } from '../../components/DataTable.js';
 import { formatDate } from '../../format.js';
 import { CrlLinks } from '../public/Crls.js';
@@ -24,13 +24,13 @@ export function CasPage() {
       {cas.map((ca) => (
         <section key={ca.name} className="card">
           <h2>
-            {ca.displayName} <span className="muted">({ca.name})</span>
+            {caDisplayName(ca, i18n.language)} <span className="muted">({ca.name})</span>
           </h2>
           <p>
             {t('fields.organization')}: {ca.organization} · {t('fields.algorithm')}: {ca.algorithm} · {t('fields.ocsp')}: <code>{`${location.origin}/ocsp/${ca.name}`}</code>
           </p>
           <DataTable
-            caption={`${ca.displayName}`}
+            caption={caDisplayName(ca, i18n.language)}
             rows={ca.issuers}
             rowKey={(i) => i.label}
             columns={[

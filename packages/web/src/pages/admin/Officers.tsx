@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client.js';
-import { useCas } from '../../components/CaSelect.js';
+import { caDisplayName, useCas } from '../../components/CaSelect.js';
 import { DataTable } from '../../components/DataTable.js';
 import { SelectField, TextField } from '../../components/Field.js';
 import { Notice } from '../../components/Notice.js';
@@ -101,7 +101,7 @@ export function OfficersPage() {
         <TextField label={t('fields.officerId')} name="officerId" value={form.id} onChange={set('id')} error={errors.id} required />
         <TextField label={t('fields.name')} name="officerName" value={form.name} onChange={set('name')} />
         <SelectField label={t('fields.role')} name="role" value={form.role} onChange={set('role')} options={['officer', 'auditor', 'admin'].map((r) => ({ value: r, label: t(`roles.${r}`) }))} />
-        <SelectField label={t('fields.cas')} name="officerCa" value={form.ca} onChange={set('ca')} options={[{ value: '*', label: t('officers.allCas') }, ...cas.map((c) => ({ value: c.name, label: `${c.displayName} (${c.name})` }))]} />
+        <SelectField label={t('fields.cas')} name="officerCa" value={form.ca} onChange={set('ca')} options={[{ value: '*', label: t('officers.allCas') }, ...cas.map((c) => ({ value: c.name, label: `${caDisplayName(c, i18n.language)} (${c.name})` }))]} />
         <div className="actions">
           <button type="submit">{t('officers.create')}</button>
         </div>

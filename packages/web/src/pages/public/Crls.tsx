@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { head } from '../../api/client.js';
-import { useCas } from '../../components/CaSelect.js';
+import { caDisplayName, useCas } from '../../components/CaSelect.js';
 import { formatDate } from '../../format.js';
 
 /** When the current full CRL of a CA was published (its Last-Modified), null when none is yet, undefined while asking. */
@@ -33,7 +33,7 @@ export function CrlLinks({ ca, label }: { ca: string; label: string }) {
 
 /** The CRL download page. */
 export function CrlsPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const cas = useCas();
   return (
     <section>
@@ -42,7 +42,7 @@ export function CrlsPage() {
       {cas.map((ca) => (
         <section key={ca.name} className="card">
           <h2>
-            {ca.displayName} <span className="muted">({ca.name})</span>
+            {caDisplayName(ca, i18n.language)} <span className="muted">({ca.name})</span>
           </h2>
           <ul>
             {ca.issuers.map((i) => (
