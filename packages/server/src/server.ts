@@ -82,7 +82,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     if (opts.kmc === 'embedded') kmc = await startKmcServer({ dataDir: join(opts.dataDir, 'kmc'), port: 0, host: '127.0.0.1', logger: opts.logger === undefined ? { level: 'warn' } : opts.logger, clock: opts.clock });
     const kmcEndpoint = kmc ? { url: kmc.url, certificate: await kmc.services.centre.certificate() } : opts.kmc === 'embedded' ? undefined : opts.kmc;
-    if (opts.platform === 'embedded') platform = await startPlatformServer({ dataDir: join(opts.dataDir, 'platform'), port: 0, host: '127.0.0.1', logger: opts.logger === undefined ? { level: 'warn' } : opts.logger, clock: opts.clock });
+    // trustProxy: the /platform/* pass-through (platform-link/proxy.ts) connects from 127.0.0.1 and names the visitor in X-Forwarded-For.
+    if (opts.platform === 'embedded') platform = await startPlatformServer({ dataDir: join(opts.dataDir, 'platform'), port: 0, host: '127.0.0.1', logger: opts.logger === undefined ? { level: 'warn' } : opts.logger, clock: opts.clock, trustProxy: '127.0.0.1' });
     const platformEndpoint: PlatformEndpoint | undefined = platform
       ? { url: platform.url, certificate: await platform.services.trustList.certificate(), province: opts.province }
       : opts.platform === 'embedded' || opts.platform === undefined

@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 export function register(program: Command): void {
   program
     .command('backup')
-    .description('copy a SQLite data directory (online, while the service runs) into one archive; the master key is NOT included')
+    .description('copy a SQLite data directory (online, while the service runs), with its embedded platform and KMC, into one archive; no master key is included')
     .requiredOption('--data <dir>', 'the data directory to back up')
     .requiredOption('--out <file>', 'the archive to write (a .tar.gz, mode 0600); must not exist')
     .addHelpText('after', '\nExample:\n  $ hpki backup --data ./data --out hpki-2026-11-28.tar.gz\nPostgreSQL deployments: pg_dump -Fc (docs/operations.md).')
@@ -27,7 +27,8 @@ export function register(program: Command): void {
       const key = manifest.masterKey ? `master key ${manifest.masterKey.keyId} (${manifest.masterKey.source === 'passphrase' ? 'passphrase' : 'key file'})` : 'no master key registered';
       process.stderr.write(
         `backed up ${manifest.files.map((f) => f.name).join(', ')} to ${opts.out} (${archive.length} bytes)\n` +
-          `the data is sealed under ${key}: the master key is not in this archive; keep it backed up separately\n`,
+          `the data is sealed under ${key}: the master key is not in this archive; keep it backed up separately\n` +
+          componentKeys(manifest, (dir, id) => `the embedded ${dir}'s data is sealed under its own master key ${id} (${dir}/master.key): not in this archive either; keep a copy apart\n`),
       );
     });
 
@@ -43,8 +44,16 @@ export function register(program: Command): void {
       const key = manifest.masterKey
         ? `start it with master key ${manifest.masterKey.keyId}: ${manifest.masterKey.source === 'passphrase' ? 'HPKI_MASTER_PASSPHRASE' : '--master-key-file (or copy the key file to DATA_DIR/master.key for a demo)'}`
         : 'it has no master key registered';
-      process.stderr.write(`restored ${manifest.files.map((f) => f.name).join(', ')} (backup of ${manifest.createdAt}) into ${opts.data}; ${key}\n`);
+      process.stderr.write(
+        `restored ${manifest.files.map((f) => f.name).join(', ')} (backup of ${manifest.createdAt}) into ${opts.data}; ${key}\n` +
+          componentKeys(manifest, (dir, id) => `the embedded ${dir} asks for its master key ${id}: copy the kept ${dir}/master.key to ${resolve(opts.data, dir, 'master.key')} (mode 0600) before starting\n`),
+      );
     });
+}
+
+/** One line per embedded service (platform, KMC) in the backup that has a master key, worded by `line`. */
+function componentKeys(manifest: { components?: Array<{ dir: string; masterKey: { keyId: string } | null }> }, line: (dir: string, keyId: string) => string): string {
+  return (manifest.components ?? []).map((c) => (c.masterKey ? line(c.dir, c.masterKey.keyId) : '')).join('');
 }
 
 /** Runs a backup step; its refusals (not a data directory, damaged archive, non-empty target) are usage errors. */

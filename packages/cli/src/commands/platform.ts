@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import { isIP } from 'node:net';
 import { usageError } from '../io.js';
 import { masterKeyRefusal, sealingFromOptions, type MasterKeyFlags } from './master-key-options.js';
 
@@ -15,6 +16,19 @@ interface StartFlags extends MasterKeyFlags {
   host: string;
   logLevel: string;
   probeInterval: string;
+  trustProxy?: string;
+}
+
+/** The --trust-proxy list (addresses or CIDRs, comma-separated), checked here so a typo is a usage error, not a crash at start. */
+function trustedProxies(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value.split(',').map((s) => s.trim());
+  for (const a of list) {
+    const [ip, bits, ...rest] = a.split('/');
+    const v = isIP(ip ?? '');
+    if (!v || rest.length || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > (v === 4 ? 32 : 128)))) usageError(`--trust-proxy takes IP addresses or CIDRs separated by commas, not "${a.slice(0, 60)}"`);
+  }
+  return list;
 }
 
 /** Registers `hpki platform start`. */
@@ -30,14 +44,16 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .option('--probe-interval <seconds>', "how often the CAs' OCSP responders and CRLs are probed (0: never)", '300')
+    .option('--trust-proxy <addresses>', 'reverse proxies (IPs/CIDRs, comma-separated) whose X-Forwarded-For names the client, e.g. for the per-address complaint limit; default: none')
     .action(async (opts: StartFlags) => {
       if (!/^\d{1,5}$/.test(opts.port) || Number(opts.port) > 65535) usageError(`--port must be 0-65535, not "${opts.port}"`);
       if (!/^\d{1,6}$/.test(opts.probeInterval) || (Number(opts.probeInterval) > 0 && Number(opts.probeInterval) < 10)) usageError(`--probe-interval must be 0 or 10-999999 seconds, not "${opts.probeInterval}"`);
       const { startPlatformServer, isPostgresUrl, redactUrl } = await import('@health-pki/server');
       if (opts.db !== undefined && !isPostgresUrl(opts.db)) usageError(`--db must be a postgres:// URL, not "${redactUrl(opts.db)}"`);
+      const trustProxy = trustedProxies(opts.trustProxy);
       const dataDir = resolve(opts.data);
       const clock = testClock();
-      const server = await startPlatformServer({ dataDir, dbUrl: opts.db, sealing: sealingFromOptions(opts, dataDir), port: Number(opts.port), host: opts.host, probeIntervalMs: Number(opts.probeInterval) * 1000, logger: { level: opts.logLevel }, ...(clock ? { clock } : {}) }).catch(masterKeyRefusal);
+      const server = await startPlatformServer({ dataDir, dbUrl: opts.db, sealing: sealingFromOptions(opts, dataDir), port: Number(opts.port), host: opts.host, probeIntervalMs: Number(opts.probeInterval) * 1000, logger: { level: opts.logLevel }, trustProxy, ...(clock ? { clock } : {}) }).catch(masterKeyRefusal);
       const cert = await server.services.trustList.certificate();
       const cas = await server.services.registry.list();
       process.stderr.write(

@@ -1,5 +1,6 @@
 /**
- * The few bytes of POSIX ustar a backup needs: regular files with short names, gzip-compressed,
+ * The few bytes of POSIX ustar a backup needs: regular files with short names (a plain name, or
+ * one sub-directory and a plain name: `platform/hpki.sqlite`), gzip-compressed,
  * so that an operator can list or unpack a backup with `tar tzf` / `tar xzf` when hpki is not at
  * hand. Reading accepts only what writing produces.
  */
@@ -14,6 +15,13 @@ export interface TarEntry {
 }
 
 const BLOCK = 512;
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** A plain file name, or `dir/name` of two plain segments; never `.`/`..`, never absolute. */
+function plainName(name: string): boolean {
+  const parts = name.split('/');
+  return parts.length <= 2 && parts.every((p) => SEGMENT.test(p) && p !== '.' && p !== '..');
+}
 
 function octal(value: number, width: number): string {
   return value.toString(8).padStart(width - 1, '0') + '\0';
@@ -21,7 +29,7 @@ function octal(value: number, width: number): string {
 
 function header(entry: TarEntry, mtime: Date): Buffer {
   const h = Buffer.alloc(BLOCK);
-  if (Buffer.byteLength(entry.name) > 99 || !/^[A-Za-z0-9._-]+$/.test(entry.name)) throw new Error(`archive entry name "${entry.name}" is not a plain short file name`);
+  if (Buffer.byteLength(entry.name) > 99 || !plainName(entry.name)) throw new Error(`archive entry name "${entry.name}" is not a plain short file name`);
   h.write(entry.name, 0, 'utf8');
   h.write(octal(entry.mode ?? 0o600, 8), 100, 'ascii');
   h.write(octal(0, 8), 108, 'ascii');
@@ -67,7 +75,7 @@ export function readTarGz(bytes: Buffer): TarEntry[] {
     const name = h.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
     const size = parseInt(h.subarray(124, 136).toString('ascii').replace(/\0.*$/s, '').trim() || '0', 8);
     const type = String.fromCharCode(h[156]!);
-    if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..') throw new Error(`archive entry "${name.slice(0, 100)}" is not a plain file name`);
+    if (!plainName(name)) throw new Error(`archive entry "${name.slice(0, 100)}" is not a plain file name`);
     if ((type !== '0' && type !== '\0') || !Number.isSafeInteger(size) || at + BLOCK + size > tar.length) throw new Error(`archive entry "${name}" is not a complete regular file`);
     out.push({ name, data: Buffer.from(tar.subarray(at + BLOCK, at + BLOCK + size)), mode: parseInt(h.subarray(100, 108).toString('ascii'), 8) & 0o777 });
     at += BLOCK + Math.ceil(size / BLOCK) * BLOCK;

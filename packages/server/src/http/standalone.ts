@@ -9,9 +9,13 @@ import type { Database } from '../store/database.js';
 import { NotFoundError } from '../errors.js';
 import { handleError } from './errors.js';
 
-/** A fastify app with the service's error answers (4xx with a code and a sentence; 5xx logged). */
-export function standaloneApp(opts: { logger?: FastifyServerOptions['logger']; bodyLimit: number }): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? { level: 'info' }, bodyLimit: opts.bodyLimit, return503OnClosing: true });
+/**
+ * A fastify app with the service's error answers (4xx with a code and a sentence; 5xx logged).
+ * `trustProxy` (fastify's: addresses/CIDRs, comma-separated or a list) names the proxies whose
+ * X-Forwarded-For is believed for `req.ip`; absent, the socket's address is the client.
+ */
+export function standaloneApp(opts: { logger?: FastifyServerOptions['logger']; bodyLimit: number; trustProxy?: string | string[] }): FastifyInstance {
+  const app = Fastify({ logger: opts.logger ?? { level: 'info' }, bodyLimit: opts.bodyLimit, return503OnClosing: true, ...(opts.trustProxy !== undefined && opts.trustProxy.length > 0 ? { trustProxy: opts.trustProxy } : {}) });
   app.setErrorHandler((e, req, reply) => handleError(e, req, reply));
   app.setNotFoundHandler((req, reply) => handleError(new NotFoundError('route.unknown', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
   return app;

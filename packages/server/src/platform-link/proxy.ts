@@ -4,6 +4,11 @@
  * headers that matter (authorization, content-type, accept) go to the platform; its status, body
  * and content headers come back. The platform does its own authentication (its bearer tokens and
  * signatures), so the route is public here. Bodies are limited to what the platform accepts.
+ *
+ * The visitor's address goes along as X-Forwarded-For (the embedded platform trusts it from
+ * loopback only), so the platform's per-address limits key on the visitor. It is this service's
+ * `req.ip` alone, not appended to the visitor's own header: that header is the visitor's word,
+ * and a visitor on a trusted address could otherwise pick the address the platform counts.
  */
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError, ServiceError } from '../errors.js';
@@ -34,6 +39,7 @@ export async function registerPlatformProxy(app: FastifyInstance, platformUrl: (
           const v = req.headers[h];
           if (typeof v === 'string') headers[h] = v;
         }
+        headers['x-forwarded-for'] = req.ip;
         const body = Buffer.isBuffer(req.body) && req.method !== 'GET' && req.method !== 'HEAD' ? req.body : undefined;
         let res: Response;
         try {

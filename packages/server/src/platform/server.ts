@@ -17,9 +17,20 @@ import { registerFeeRoutes } from './fees/index.js';
 import { registerFeedbackRoutes } from './feedback/index.js';
 import { registerProbeRoutes } from './probe/index.js';
 
+/** How the platform's app is built. */
+export interface PlatformAppOptions {
+  logger?: FastifyServerOptions['logger'];
+  /**
+   * The reverse proxies (addresses/CIDRs) whose X-Forwarded-For names the client, so that the
+   * per-address complaint limit keys on the visitor, not the proxy. The embedded platform trusts
+   * its CA service's loopback pass-through (server.ts); absent, nobody's header is believed.
+   */
+  trustProxy?: string | string[];
+}
+
 /** The platform's HTTP app (not listening yet). */
-export async function buildPlatformApp(services: PlatformServices, opts: { logger?: FastifyServerOptions['logger'] } = {}): Promise<FastifyInstance> {
-  const app = standaloneApp({ logger: opts.logger, bodyLimit: 2 * 1024 * 1024 });
+export async function buildPlatformApp(services: PlatformServices, opts: PlatformAppOptions = {}): Promise<FastifyInstance> {
+  const app = standaloneApp({ logger: opts.logger, bodyLimit: 2 * 1024 * 1024, trustProxy: opts.trustProxy });
   installPlatformAccess(app, services.tokens);
   registerRegistryRoutes(app, services);
   registerTrustListRoutes(app, services);
@@ -37,9 +48,9 @@ export async function buildPlatformApp(services: PlatformServices, opts: { logge
 export type RunningPlatform = RunningStandalone<PlatformServices>;
 
 /** Opens the platform and listens on `port` (0: any free port); sweeps expired rectification orders daily. */
-export async function startPlatformServer(opts: PlatformServiceOptions & { port?: number; host?: string; logger?: FastifyServerOptions['logger'] }): Promise<RunningPlatform> {
+export async function startPlatformServer(opts: PlatformServiceOptions & PlatformAppOptions & { port?: number; host?: string }): Promise<RunningPlatform> {
   const services = await openPlatformServices(opts);
-  return listenStandalone(services, () => buildPlatformApp(services, { logger: opts.logger }), { port: opts.port ?? 8095, host: opts.host ?? '127.0.0.1' }, (app) => {
+  return listenStandalone(services, () => buildPlatformApp(services, { logger: opts.logger, trustProxy: opts.trustProxy }), { port: opts.port ?? 8095, host: opts.host ?? '127.0.0.1' }, (app) => {
     const sweep = () =>
       void services.supervision.sweep().then(
         (t) => t.length && app.log.warn({ terminated: t }, 'rectification deadlines passed: CAs terminated'),
