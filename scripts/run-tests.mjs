@@ -31,5 +31,8 @@ if (selected.length === 0) {
   console.error('no test files found; did the build run?');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...selected], { stdio: 'inherit' });
+// Two files at a time (HPKI_TEST_CONCURRENCY overrides): most tests wait on fsync, child processes,
+// Java or the browser, so two overlap well even on a 2-core machine.
+const concurrency = process.env.HPKI_TEST_CONCURRENCY ?? '2';
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...selected], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
