@@ -221,19 +221,32 @@ export function buildEmr(opts: EmrOptions): { app: FastifyInstance; pending: Pen
     return { bytes: countersignBytes(record, author.cms) };
   };
   const roleFor = (kind: string): { role: SignatureRole; needs: string } | undefined => (kind === 'sign' ? { role: 'author', needs: 'doctor' } : kind === 'countersign' ? { role: 'countersign', needs: 'nurse' } : undefined);
+  /**
+   * The signing action a prepare or complete request names: its role, the signed-in session, the
+   * record and the bytes to sign; or undefined once the refusal has been sent.
+   */
+  const resolveAction = (
+    req: FastifyRequest<{ Params: { id: string; kind: string } }>,
+    reply: FastifyReply,
+  ): { kind: { role: SignatureRole; needs: string }; s: Session; record: MedicalRecord; what: { bytes: string } } | undefined => {
+    const kind = roleFor(req.params.kind);
+    if (!kind) return void reply.code(404).send({ error: 'unknown action' });
+    const s = need(req, reply, [kind.needs]);
+    if (!s) return;
+    const record = opts.records.get(req.params.id);
+    if (!record) return void reply.code(404).send({ error: '病历不存在 (no such record)' });
+    const what = toSign(record, kind.role, s);
+    if ('error' in what) return void reply.code(what.status).send({ error: what.error });
+    return { kind, s, record, what };
+  };
 
   app.post<{ Params: { id: string; kind: string }; Body: { certificate: string } }>(
     '/api/records/:id/:kind/prepare',
     { schema: { body: { type: 'object', required: ['certificate'], additionalProperties: false, properties: { certificate: { type: 'string', maxLength: 16384 } } } } },
     async (req, reply) => {
-      const kind = roleFor(req.params.kind);
-      if (!kind) return reply.code(404).send({ error: 'unknown action' });
-      const s = need(req, reply, [kind.needs]);
-      if (!s) return;
-      const record = opts.records.get(req.params.id);
-      if (!record) return reply.code(404).send({ error: '病历不存在 (no such record)' });
-      const what = toSign(record, kind.role, s);
-      if ('error' in what) return reply.code(what.status).send({ error: what.error });
+      const action = resolveAction(req, reply);
+      if (!action) return;
+      const { kind, s, record, what } = action;
       const cert = parseCert(req.body.certificate);
       if (!cert) return reply.code(400).send({ error: '证书无法解析 (the certificate cannot be read)' });
       // The signer must be the signed-in holder, with a certificate good for signing now.
@@ -254,14 +267,9 @@ export function buildEmr(opts: EmrOptions): { app: FastifyInstance; pending: Pen
     '/api/records/:id/:kind/:pendingId',
     { schema: { body: { type: 'object', required: ['signature'], additionalProperties: false, properties: { signature: { type: 'string', maxLength: 2048 } } } } },
     async (req, reply) => {
-      const kind = roleFor(req.params.kind);
-      if (!kind) return reply.code(404).send({ error: 'unknown action' });
-      const s = need(req, reply, [kind.needs]);
-      if (!s) return;
-      const record = opts.records.get(req.params.id);
-      if (!record) return reply.code(404).send({ error: '病历不存在 (no such record)' });
-      const what = toSign(record, kind.role, s);
-      if ('error' in what) return reply.code(what.status).send({ error: what.error });
+      const action = resolveAction(req, reply);
+      if (!action) return;
+      const { kind, s, record, what } = action;
       if (!/^[A-Za-z0-9+/]+={0,2}$/.test(req.body.signature)) return reply.code(400).send({ error: 'the signature must be base64' });
       let signed;
       try {

@@ -10,12 +10,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startServer, type RunningServer } from '@health-pki/server';
-import { bundleBuilt, launchBrowser, screenshot, type TestBrowser } from './browser.js';
+import type { RunningServer } from '@health-pki/server';
+import { screenshot } from './browser.js';
+import { startWebDeployment, type Holder, type WebDeployment } from './deployment.js';
 import { CA, RESIDENT_ID, call, csrFor, navLinks, signOut, tokenLogin } from './flows.js';
 
 /** Han ideographs, CJK punctuation and full-width forms: none belongs in an English interface text. */
@@ -52,30 +50,17 @@ async function fieldError(page: Page, name: string): Promise<string> {
 }
 
 describe('every role in English (chromium)', { timeout: 120_000 }, () => {
-  let dataDir: string;
+  let d: WebDeployment;
   let server: RunningServer;
-  let browser: TestBrowser;
   let page: Page;
   let base: string;
   let admin: string;
-  const tokens: Record<'clerk' | 'checker' | 'auditor', string> = { clerk: '', checker: '', auditor: '' };
-  let holder: { serial: string; pem: string; keyPem: string };
+  let tokens: WebDeployment['tokens'];
+  let holder: Holder;
 
   before(async () => {
-    assert.ok(bundleBuilt(), 'the web bundle is missing: run `npm run build -w @health-pki/web` first');
-    dataDir = mkdtempSync(join(tmpdir(), 'hpki-web-en-'));
-    server = await startServer({ dataDir, port: 0, logger: false, pkiThreads: 0 });
-    base = server.url;
-    admin = readFileSync(server.tokenFile, 'utf8').trim();
-    for (const [id, role] of [['clerk', 'officer'], ['checker', 'officer'], ['auditor', 'auditor']] as const) {
-      const r = await call(server, 'POST', '/api/v1/officers', { id, roles: [role] }, admin);
-      assert.equal(r.status, 201, JSON.stringify(r.json));
-      tokens[id] = r.json.token;
-    }
-    const h = csrFor('李四');
-    const r = await call(server, 'POST', `/api/v1/cas/${CA}/enroll`, { profile: 'staff-sign', csr: h.pem, applicant: { name: '李四' } }, admin);
-    assert.equal(r.status, 201, JSON.stringify(r.json));
-    holder = { serial: r.json.certificate.serial, pem: r.json.certificate.pem, keyPem: h.keyPem };
+    d = await startWebDeployment('hpki-web-en-');
+    ({ server, page, base, admin, tokens, holder } = d);
     const cas = await call(server, 'GET', '/api/v1/cas');
     assert.equal(cas.status, 200);
     for (const ca of cas.json.cas) DATA.push(ca.organization);
@@ -86,15 +71,10 @@ describe('every role in English (chromium)', { timeout: 120_000 }, () => {
         ['demo-sm2', 'Demo CA (SM2)'],
       ],
     );
-    browser = await launchBrowser();
-    page = browser.page;
-    page.on('dialog', (d) => void d.accept());
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await d?.stop();
   });
 
   test('RA officer: errors next to the fields in English, then an application a second officer approves', async () => {

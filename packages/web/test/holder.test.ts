@@ -7,25 +7,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Download, Page } from 'playwright-core';
-import { Certificate, buildCsr, exportPrivateKey, generateKey, identityExtensions, importPrivateKey, parseName } from '@health-pki/pki';
-import { startServer, type RunningServer } from '@health-pki/server';
+import { Certificate, importPrivateKey } from '@health-pki/pki';
+import type { RunningServer } from '@health-pki/server';
 import { SoftToken, generateAdminPin } from '@health-pki/token';
-import { bundleBuilt, launchBrowser, screenshot, type TestBrowser } from './browser.js';
-
-const CA = 'demo-p256';
-
-async function call(server: RunningServer, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : undefined };
-}
+import { screenshot } from './browser.js';
+import { enrollHolder, startWebServer, type Holder, type WebServer } from './deployment.js';
+import { CA, call } from './flows.js';
 
 /** The text of a file the page offers for download, after `click`. */
 async function downloaded(page: Page, click: () => Promise<void>): Promise<string> {
@@ -45,34 +35,23 @@ async function certLogin(page: Page, base: string, pem: string, keyPem: string):
 }
 
 describe('holder self-service in chromium', { timeout: 120_000 }, () => {
+  let d: WebServer;
   let dataDir: string;
   let server: RunningServer;
-  let browser: TestBrowser;
   let page: Page;
-  let admin: string;
   let officer: string;
-  let holder: { serial: string; pem: string; keyPem: string };
+  let holder: Holder;
 
   before(async () => {
-    assert.ok(bundleBuilt(), 'the web bundle is missing: run `npm run build -w @health-pki/web` first');
-    dataDir = mkdtempSync(join(tmpdir(), 'hpki-web-holder-'));
-    server = await startServer({ dataDir, port: 0, logger: false, pkiThreads: 0 });
-    admin = readFileSync(server.tokenFile, 'utf8').trim();
-    officer = (await call(server, 'POST', '/api/v1/officers', { id: 'desk' }, admin)).json.token;
+    d = await startWebServer('hpki-web-holder-');
+    ({ dataDir, server, page } = d);
+    officer = (await call(server, 'POST', '/api/v1/officers', { id: 'desk' }, d.admin)).json.token;
     // 20 days of validity: inside the default renewal window from the start.
-    const key = generateKey('p256');
-    const csr = buildCsr(parseName('C=CN,O=示例医院,OU=心内科,CN=王五'), key, identityExtensions({ residentId: '11010519491231002X' }));
-    const r = await call(server, 'POST', `/api/v1/cas/${CA}/enroll`, { profile: 'staff-sign', csr: csr.toPem(), applicant: { name: '王五' }, validityDays: 20 }, admin);
-    assert.equal(r.status, 201, JSON.stringify(r.json));
-    holder = { serial: r.json.certificate.serial, pem: r.json.certificate.pem, keyPem: exportPrivateKey(key, 'pem').toString() };
-    browser = await launchBrowser();
-    page = browser.page;
+    holder = await enrollHolder(d, '王五', { validityDays: 20 });
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await d?.stop();
   });
 
   test('PIN unblock: pasted request, officer authorises, the downloaded answer unblocks the token', async () => {

@@ -12,37 +12,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { startPlatformServer, startServer, type RunningPlatform, type RunningServer } from '@health-pki/server';
-import { admitCa } from '@health-pki/server/dist/src/platform-link/admission.js';
-import { bundleBuilt, launchBrowser, screenshot, type TestBrowser } from './browser.js';
-
-const QUICK = { pollMs: 50, minBackoffMs: 20, maxBackoffMs: 200 };
-
-/** A JSON call, for setting up what the browser flows start from. */
-async function call(base: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: r.status, json };
-}
-
-async function must(base: string, method: string, path: string, body?: unknown, token?: string): Promise<any> {
-  const r = await call(base, method, path, body, token);
-  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json;
-}
+import type { RunningPlatform, RunningServer } from '@health-pki/server';
+import { screenshot } from './browser.js';
+import { startPlatformDeployment, type PlatformDeployment } from './deployment.js';
+import { fieldErrorByLabel, must, platformLogin } from './flows.js';
 
 async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
@@ -58,31 +33,14 @@ function dayFromNow(days: number): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
-/** The error text tied to a field by aria-describedby. */
-async function fieldError(page: Page, label: string | RegExp): Promise<string> {
-  const field = page.getByLabel(label);
-  assert.equal(await field.getAttribute('aria-invalid'), 'true');
-  const ids = (await field.getAttribute('aria-describedby'))!.split(' ');
-  return (await page.locator(`[id="${ids[ids.length - 1]}"]`).innerText()).trim();
-}
-
 describe('platform pages in chromium', { timeout: 180_000 }, () => {
-  let dataDir: string;
+  let d: PlatformDeployment<'gd' | 'bj' | 'auditor' | 'ca'>;
   let platform: RunningPlatform;
   let server: RunningServer;
-  let browser: TestBrowser;
   let page: Page;
   let base: string;
-  const tokens = { national: '', gd: '', bj: '', auditor: '', ca: '' };
-
-  /** Signs in to the platform the way a person pastes a token, landing on `next`. */
-  async function platformLogin(token: string, next = '/app/platform/dashboard'): Promise<void> {
-    await page.goto(`${base}/app/platform/login?next=${encodeURIComponent(next)}`);
-    await page.locator('input[name=platform-token]').fill(token);
-    await page.locator('form button[type=submit]').click();
-    await page.waitForURL(base + next);
-    await page.getByTestId('platform-who').first().waitFor();
-  }
+  let caAdmin: string;
+  let tokens: typeof d.tokens;
 
   async function platformLogout(): Promise<void> {
     await page.locator('.platform-bar button').first().click();
@@ -90,38 +48,18 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
   }
 
   before(async () => {
-    assert.ok(bundleBuilt(), 'the web bundle is missing: run `npm run build -w @health-pki/web` first');
-    dataDir = mkdtempSync(join(tmpdir(), 'hpki-web-platform-'));
-    platform = await startPlatformServer({ dataDir: join(dataDir, 'platform'), port: 0, host: '127.0.0.1', logger: false, probeIntervalMs: 0 });
-    server = await startServer({
-      dataDir: join(dataDir, 'ca'),
-      port: 0,
-      logger: false,
-      pkiThreads: 0,
-      platform: { url: platform.url, certificate: await platform.services.trustList.certificate(), province: 'BJ' },
-      platformLink: QUICK,
+    d = await startPlatformDeployment('hpki-web-platform-', {
+      gd: { id: 'gd-office', role: 'provincial', province: 'GD' },
+      bj: { id: 'bj-office', role: 'provincial', province: 'BJ' },
+      auditor: { id: 'inspector', role: 'auditor' },
+      ca: { id: 'sm2-ops', role: 'ca', ca: 'demo-sm2' },
     });
-    // As the embedded deployment: /platform/* on the CA service reaches this platform.
-    server.services.platform.proxyTarget = platform.url;
-    base = server.url;
-    tokens.national = readFileSync(platform.services.adminTokenFile, 'utf8').trim();
-    const caAdmin = readFileSync(server.tokenFile, 'utf8').trim();
-    for (const [k, spec] of [
-      ['gd', { id: 'gd-office', role: 'provincial', province: 'GD' }],
-      ['bj', { id: 'bj-office', role: 'provincial', province: 'BJ' }],
-      ['auditor', { id: 'inspector', role: 'auditor' }],
-      ['ca', { id: 'sm2-ops', role: 'ca', ca: 'demo-sm2' }],
-    ] as const) {
-      tokens[k] = (await must(platform.url, 'POST', '/platform/tokens', spec, tokens.national)).token;
-    }
-    // demo-sm2 (Beijing) all the way to connected, over the APIs.
-    const admitted = await admitCa({ platformUrl: platform.url, nationalToken: tokens.national, caUrl: base, caAdminToken: caAdmin, ca: 'demo-sm2', province: 'BJ' });
-    assert.equal(admitted.status, 'connected', JSON.stringify(admitted));
+    ({ platform, server, page, base, caAdmin, tokens } = d);
     // demo-p256 only applies, based in Guangdong: the browser takes it from there.
-    const info = await must(base, 'GET', '/api/v1/platform-access/demo-p256', undefined, caAdmin);
-    const samples = await must(base, 'POST', '/api/v1/platform-access/demo-p256/samples', {}, caAdmin);
+    const info = await must(server, 'GET', '/api/v1/platform-access/demo-p256', undefined, caAdmin);
+    const samples = await must(server, 'POST', '/api/v1/platform-access/demo-p256/samples', {}, caAdmin);
     const now = Date.now();
-    await must(platform.url, 'POST', '/platform/cas', {
+    await must(platform, 'POST', '/platform/cas', {
       name: 'demo-p256',
       displayName: '岭南数字证书认证中心',
       homeProvince: 'GD',
@@ -136,8 +74,8 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
       samples: { good: samples.good, revoked: samples.revoked },
     }, tokens.national);
     // Availability for the dashboard, and a complaint from the public about demo-sm2.
-    await must(platform.url, 'POST', '/platform/probes/run', {}, tokens.national);
-    await must(platform.url, 'POST', '/platform/complaints', {
+    await must(platform, 'POST', '/platform/probes/run', {}, tokens.national);
+    await must(platform, 'POST', '/platform/complaints', {
       ca: 'demo-sm2',
       category: 'pin-unlock',
       complainantKind: 'unit',
@@ -145,17 +83,11 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
       subject: '密码解锁等待过久',
       description: '本院医生的 USB Key 锁定后三天未获解锁。',
     });
-    browser = await launchBrowser();
-    page = browser.page;
-    page.setDefaultTimeout(10_000);
-    page.on('dialog', (d) => void d.accept());
+    page.on('dialog', (dialog) => void dialog.accept());
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    await platform?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await d?.stop();
   });
 
   test('sign-in: platform pages send a visitor to the platform sign-in; a wrong token is answered next to the field', async () => {
@@ -163,11 +95,11 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     await page.waitForURL(/\/app\/platform\/login\?next=/);
     assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
     await page.getByRole('button', { name: '登录' }).click();
-    assert.equal(await fieldError(page, /平台访问令牌/), '请填写平台访问令牌');
+    assert.equal(await fieldErrorByLabel(page, /平台访问令牌/), '请填写平台访问令牌');
     await page.getByLabel(/平台访问令牌/).fill('not-a-token');
     await page.getByRole('button', { name: '登录' }).click();
     await page.getByText('平台不认识此令牌；请核对后重试').waitFor();
-    assert.equal(await fieldError(page, /平台访问令牌/), '平台不认识此令牌；请核对后重试');
+    assert.equal(await fieldErrorByLabel(page, /平台访问令牌/), '平台不认识此令牌；请核对后重试');
     // No platform page is linked to a visitor without a platform session, except the sign-in.
     const links = await page.locator('nav.side a').allInnerTexts();
     assert.ok(links.includes('平台登录'));
@@ -177,7 +109,7 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
 
   test('admission: the province forwards, the national office runs the conformance test, reads the report and approves', async () => {
     // Guangdong sees only its own CA, and may review it but not approve or test it.
-    await platformLogin(tokens.gd, '/app/platform/cas');
+    await platformLogin(page, base, tokens.gd, '/app/platform/cas');
     await page.getByRole('link', { name: '查看 demo-p256' }).waitFor();
     assert.equal(await page.getByRole('link', { name: '查看 demo-sm2' }).count(), 0, 'a province sees only the CAs serving it');
     await page.getByRole('link', { name: '查看 demo-p256' }).click();
@@ -190,13 +122,12 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     await platformLogout();
 
     // The samples' sync events reach the platform once it accepts the reviewed CA's batches.
-    const caAdmin = readFileSync(server.tokenFile, 'utf8').trim();
     await until('demo-p256 outbox drained', async () => {
-      const s = await must(base, 'GET', '/api/v1/platform-access/demo-p256/outbox', undefined, caAdmin);
+      const s = await must(server, 'GET', '/api/v1/platform-access/demo-p256/outbox', undefined, caAdmin);
       return Number(s.pending) === 0 && Number(s.sent) > 0;
     });
 
-    await platformLogin(tokens.national, '/app/platform/cas');
+    await platformLogin(page, base, tokens.national, '/app/platform/cas');
     await page.getByRole('link', { name: '查看 demo-sm2' }).waitFor();
     await screenshot(page, 'platform-cas.zh-CN');
     await page.getByRole('link', { name: '查看 demo-p256' }).click();
@@ -231,7 +162,7 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     // Now connected: the national office's remaining decisions are suspend and terminate.
     await page.getByRole('button', { name: '暂停' }).waitFor();
     assert.equal(await page.getByRole('button', { name: '驳回' }).count(), 0);
-    const status = await must(platform.url, 'GET', '/platform/cas/demo-p256', undefined, tokens.national);
+    const status = await must(platform, 'GET', '/platform/cas/demo-p256', undefined, tokens.national);
     assert.equal(status.status, 'connected');
     assert.deepEqual(status.history.map((h: { to: string }) => h.to), ['applied', 'province-reviewed', 'tested', 'connected']);
   });
@@ -240,10 +171,10 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     // The national office (still signed in) plans an inspection of demo-sm2: a date is required, not in the past.
     await page.goto(`${base}/app/platform/cas/demo-sm2`);
     await page.getByRole('button', { name: '计划检查' }).click();
-    assert.equal(await fieldError(page, /计划日期/), '请填写计划日期');
+    assert.equal(await fieldErrorByLabel(page, /计划日期/), '请填写计划日期');
     await page.getByLabel(/计划日期/).fill(dayFromNow(-3));
     await page.getByRole('button', { name: '计划检查' }).click();
-    assert.equal(await fieldError(page, /计划日期/), '计划日期不能早于今天');
+    assert.equal(await fieldErrorByLabel(page, /计划日期/), '计划日期不能早于今天');
     await page.getByLabel(/计划日期/).fill(dayFromNow(7));
     await page.getByRole('button', { name: '计划检查' }).click();
     await page.getByText('检查已计划').waitFor();
@@ -252,7 +183,7 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
 
     await page.goto(`${base}/app/platform/supervision`);
     await page.getByRole('button', { name: '记录检查结果' }).click();
-    assert.equal(await fieldError(page, /检查发现/), '请填写发现');
+    assert.equal(await fieldErrorByLabel(page, /检查发现/), '请填写发现');
     await page.getByLabel(/检查发现/).fill('证书受理记录缺少两份身份证明复印件\n应急预案未按季度演练');
     await page.getByRole('button', { name: '记录检查结果' }).click();
     await page.getByText('检查结果已记录').waitFor();
@@ -260,11 +191,11 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     await platformLogout();
 
     // Guangdong evaluates its CA: a failing evaluation must name its findings.
-    await platformLogin(tokens.gd, '/app/platform/cas/demo-p256');
+    await platformLogin(page, base, tokens.gd, '/app/platform/cas/demo-p256');
     await page.getByRole('heading', { name: '年度评估' }).waitFor();
     await page.getByLabel(/不符合要求/).check();
     await page.getByRole('button', { name: '年度评估' }).click();
-    assert.equal(await fieldError(page, /评估发现/), '不符合要求的评估必须写明发现');
+    assert.equal(await fieldErrorByLabel(page, /评估发现/), '不符合要求的评估必须写明发现');
     await page.getByLabel(/评估发现/).fill('OCSP 服务夜间中断超过 2 小时');
     await page.getByRole('button', { name: '年度评估' }).click();
     await page.getByText('评估已记录').waitFor();
@@ -281,11 +212,11 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
 
   test('complaints: the handling office takes a complaint up and resolves it; the outcome is required', async () => {
     // Guangdong sees no complaint about a Beijing CA.
-    await platformLogin(tokens.gd, '/app/platform/complaints');
+    await platformLogin(page, base, tokens.gd, '/app/platform/complaints');
     await page.getByRole('table', { name: '投诉（0 件）' }).waitFor();
     await platformLogout();
 
-    await platformLogin(tokens.bj, '/app/platform/complaints');
+    await platformLogin(page, base, tokens.bj, '/app/platform/complaints');
     await page.getByLabel('状态').selectOption('received');
     await page.getByRole('button', { name: '查询' }).click();
     await page.getByRole('button', { name: '处理: 密码解锁等待过久' }).click();
@@ -294,7 +225,7 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     await platformLogout();
 
     // The CA itself sees only itself and its complaint (without the complainant's contact) and answers with a note.
-    await platformLogin(tokens.ca, '/app/platform/cas');
+    await platformLogin(page, base, tokens.ca, '/app/platform/cas');
     await page.getByRole('link', { name: '查看 demo-sm2' }).waitFor();
     assert.equal(await page.getByRole('link', { name: '查看 demo-p256' }).count(), 0);
     await page.getByRole('link', { name: '投诉处理' }).click();
@@ -304,28 +235,28 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     for (const b of ['受理', '办结', '不予受理']) assert.equal(await panel.getByRole('button', { name: b, exact: true }).count(), 0, `${b} hidden from the CA`);
     assert.equal(await panel.getByText('北京市第一医院').count(), 0, 'the CA does not see the contact');
     await panel.getByRole('button', { name: '添加备注' }).click();
-    assert.equal(await fieldError(page, '备注'), '请填写备注');
+    assert.equal(await fieldErrorByLabel(page, '备注'), '请填写备注');
     await page.getByLabel('备注').fill('已于当日为该医生解锁');
     await panel.getByRole('button', { name: '添加备注' }).click();
     await panel.getByText(/认证机构回复 · .*已于当日为该医生解锁/).waitFor();
     await platformLogout();
 
-    await platformLogin(tokens.bj, '/app/platform/complaints');
+    await platformLogin(page, base, tokens.bj, '/app/platform/complaints');
     await page.getByRole('button', { name: '处理: 密码解锁等待过久' }).click();
     await page.getByRole('button', { name: '办结' }).click();
-    assert.equal(await fieldError(page, /处理结果/), '请填写处理结果');
+    assert.equal(await fieldErrorByLabel(page, /处理结果/), '请填写处理结果');
     await page.getByLabel(/处理结果/).fill('已督促认证机构当日解锁，并要求其缩短处理时限');
     await page.getByRole('button', { name: '办结' }).click();
     await page.getByRole('region', { name: '密码解锁等待过久' }).getByText('已办结').first().waitFor();
     await screenshot(page, 'platform-complaints.zh-CN');
-    const c = (await must(platform.url, 'GET', '/platform/complaints', undefined, tokens.national)).complaints[0];
+    const c = (await must(platform, 'GET', '/platform/complaints', undefined, tokens.national)).complaints[0];
     assert.equal(c.status, 'resolved');
     assert.equal(c.outcome, '已督促认证机构当日解锁，并要求其缩短处理时限');
     await platformLogout();
   });
 
   test('dashboard: charts of issuance over time, by CA, province and class, and availability; CSV export; a province sees its own', async () => {
-    await platformLogin(tokens.national);
+    await platformLogin(page, base, tokens.national);
     await page.getByTestId('dash-totals').waitFor();
     for (const id of ['over-time', 'by-ca', 'by-province', 'by-class', 'availability']) {
       const canvas = page.getByTestId(`chart-${id}`).locator('canvas');
@@ -350,7 +281,7 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     await page.getByLabel('起始日期').fill(dayFromNow(5));
     await page.getByLabel('截止日期').fill(dayFromNow(-5));
     await page.getByRole('button', { name: '更新' }).click();
-    assert.equal(await fieldError(page, '起始日期'), '起始日期不能晚于截止日期');
+    assert.equal(await fieldErrorByLabel(page, '起始日期'), '起始日期不能晚于截止日期');
     await page.getByLabel('起始日期').fill('');
     await page.getByLabel('截止日期').fill('');
     // CSV of the statistics, from the platform's route.
@@ -362,7 +293,7 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     await platformLogout();
 
     // Beijing's dashboard counts only Beijing.
-    await platformLogin(tokens.bj);
+    await platformLogin(page, base, tokens.bj);
     await page.getByTestId('dash-totals').waitFor();
     const provinces = await page.getByTestId('chart-by-province').locator('tbody th').allTextContents();
     assert.deepEqual(provinces, ['BJ']);
@@ -374,10 +305,10 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     await page.locator('select[name=language]').selectOption('en');
     await page.getByRole('heading', { name: 'Sign in to the certificate service management platform' }).waitFor();
     await page.getByRole('button', { name: 'Sign in' }).click();
-    assert.equal(await fieldError(page, /Platform access token/), 'Please fill in Platform access token');
+    assert.equal(await fieldErrorByLabel(page, /Platform access token/), 'Please fill in Platform access token');
     await screenshot(page, 'platform-login.en');
 
-    await platformLogin(tokens.national);
+    await platformLogin(page, base, tokens.national);
     await page.getByRole('heading', { name: 'National certificate statistics' }).waitFor();
     await page.getByTestId('dash-totals').getByText(/^Total: \d+ issued/).waitFor();
     await screenshot(page, 'platform-dashboard.en');
@@ -390,7 +321,7 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     // Dates in the English form (e.g. "Nov 28, 2026, 11:05 AM").
     assert.match(await page.getByRole('table', { name: 'Status history' }).innerText(), /[A-Z][a-z]{2} \d{1,2}, \d{4}/);
     await page.getByRole('button', { name: 'Plan an inspection' }).click();
-    assert.equal(await fieldError(page, /Planned for/), 'Please fill in Planned for');
+    assert.equal(await fieldErrorByLabel(page, /Planned for/), 'Please fill in Planned for');
     await screenshot(page, 'platform-ca.en');
     await page.getByRole('link', { name: 'Inspections & evaluations' }).click();
     await page.getByRole('table', { name: 'Rectification orders' }).getByText('Rectifying').waitFor();
@@ -401,7 +332,7 @@ describe('platform pages in chromium', { timeout: 180_000 }, () => {
     await platformLogout();
 
     // The auditor reads everything and is offered no decision.
-    await platformLogin(tokens.auditor, '/app/platform/cas/demo-p256');
+    await platformLogin(page, base, tokens.auditor, '/app/platform/cas/demo-p256');
     await page.getByTestId('conformance-report').waitFor();
     for (const b of ['Suspend', 'Terminate', 'Approve connection', 'Run the conformance test', 'Plan an inspection', 'Annual evaluation']) {
       assert.equal(await page.getByRole('button', { name: b }).count(), 0, `${b} hidden from the auditor`);

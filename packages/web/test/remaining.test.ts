@@ -11,34 +11,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { buildCsr, generateKey, identityExtensions, parseName } from '@health-pki/pki';
-import { startPlatformServer, startServer, type RunningPlatform, type RunningServer } from '@health-pki/server';
-import { admitCa } from '@health-pki/server/dist/src/platform-link/admission.js';
-import { bundleBuilt, launchBrowser, screenshot, type TestBrowser } from './browser.js';
-
-const QUICK = { pollMs: 50, minBackoffMs: 20, maxBackoffMs: 200 };
-
-async function must(base: string, method: string, path: string, body?: unknown, token?: string): Promise<any> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-/** The error text tied to a field by aria-describedby. */
-async function fieldError(page: Page, label: string | RegExp): Promise<string> {
-  const field = page.getByLabel(label);
-  assert.equal(await field.getAttribute('aria-invalid'), 'true', `${String(label)} is marked invalid`);
-  const ids = (await field.getAttribute('aria-describedby'))!.split(' ');
-  return (await page.locator(`[id="${ids[ids.length - 1]}"]`).innerText()).trim();
-}
+import type { RunningPlatform, RunningServer } from '@health-pki/server';
+import { screenshot } from './browser.js';
+import { startPlatformDeployment, type PlatformDeployment } from './deployment.js';
+import { fieldErrorByLabel, must, platformLogin } from './flows.js';
 
 /** A GB 11714 organisation code: 8 characters and their check character. */
 function orgCode(body: string): string {
@@ -73,52 +52,21 @@ function csrPem(name: string, id: string): string {
 }
 
 describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
-  let dataDir: string;
+  let d: PlatformDeployment<'auditor'>;
   let platform: RunningPlatform;
   let server: RunningServer;
-  let browser: TestBrowser;
   let page: Page;
   let base: string;
   let caAdmin: string;
-  const tokens = { national: '', auditor: '' };
-
-  async function platformLogin(token: string, next: string): Promise<void> {
-    await page.goto(`${base}/app/platform/login?next=${encodeURIComponent(next)}`);
-    await page.locator('input[name=platform-token]').fill(token);
-    await page.locator('form button[type=submit]').click();
-    await page.waitForURL(base + next);
-    await page.getByTestId('platform-who').first().waitFor();
-  }
+  let tokens: PlatformDeployment<'auditor'>['tokens'];
 
   before(async () => {
-    assert.ok(bundleBuilt(), 'the web bundle is missing: run `npm run build -w @health-pki/web` first');
-    dataDir = mkdtempSync(join(tmpdir(), 'hpki-web-remaining-'));
-    platform = await startPlatformServer({ dataDir: join(dataDir, 'platform'), port: 0, host: '127.0.0.1', logger: false, probeIntervalMs: 0 });
-    server = await startServer({
-      dataDir: join(dataDir, 'ca'),
-      port: 0,
-      logger: false,
-      pkiThreads: 0,
-      platform: { url: platform.url, certificate: await platform.services.trustList.certificate(), province: 'BJ' },
-      platformLink: QUICK,
-    });
-    server.services.platform.proxyTarget = platform.url;
-    base = server.url;
-    tokens.national = readFileSync(platform.services.adminTokenFile, 'utf8').trim();
-    tokens.auditor = (await must(platform.url, 'POST', '/platform/tokens', { id: 'inspector', role: 'auditor' }, tokens.national)).token;
-    caAdmin = readFileSync(server.tokenFile, 'utf8').trim();
-    const admitted = await admitCa({ platformUrl: platform.url, nationalToken: tokens.national, caUrl: base, caAdminToken: caAdmin, ca: 'demo-sm2', province: 'BJ' });
-    assert.equal(admitted.status, 'connected', JSON.stringify(admitted));
-    browser = await launchBrowser();
-    page = browser.page;
-    page.setDefaultTimeout(10_000);
+    d = await startPlatformDeployment('hpki-web-remaining-', { auditor: { id: 'inspector', role: 'auditor' } });
+    ({ platform, server, page, base, caAdmin, tokens } = d);
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    await platform?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await d?.stop();
   });
 
   test('public complaint: bad input next to the fields, a receipt, the lookup by receipt; then English', async () => {
@@ -126,9 +74,9 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
     assert.ok((await page.locator('nav.side a').allInnerTexts()).includes('服务投诉'), 'linked for visitors');
     await page.getByRole('button', { name: '提交投诉' }).click();
-    assert.equal(await fieldError(page, /被投诉的认证机构/), '请填写被投诉的认证机构');
-    assert.equal(await fieldError(page, /联系人姓名/), '请填写联系人姓名');
-    assert.equal(await fieldError(page, /联系电话/), '电话和电子邮箱至少填写一项');
+    assert.equal(await fieldErrorByLabel(page, /被投诉的认证机构/), '请填写被投诉的认证机构');
+    assert.equal(await fieldErrorByLabel(page, /联系人姓名/), '请填写联系人姓名');
+    assert.equal(await fieldErrorByLabel(page, /联系电话/), '电话和电子邮箱至少填写一项');
     await page.getByLabel(/被投诉的认证机构/).fill('no-such-ca');
     await page.getByLabel(/投诉人身份/).selectOption('unit');
     await page.getByLabel(/联系人姓名/).fill('王五');
@@ -137,16 +85,16 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     await page.getByLabel(/投诉内容/).fill('本院医生的 USB Key 锁定后三天未获解锁。');
     await page.getByLabel(/相关证书序列号/).fill('ABC');
     await page.getByRole('button', { name: '提交投诉' }).click();
-    assert.equal(await fieldError(page, /电子邮箱/), '请输入有效的电子邮箱');
-    assert.equal(await fieldError(page, /单位名称/), '以单位身份投诉时须填写单位名称');
-    assert.equal(await fieldError(page, /相关证书序列号/), '序列号只能是十六进制小写字母和数字');
+    assert.equal(await fieldErrorByLabel(page, /电子邮箱/), '请输入有效的电子邮箱');
+    assert.equal(await fieldErrorByLabel(page, /单位名称/), '以单位身份投诉时须填写单位名称');
+    assert.equal(await fieldErrorByLabel(page, /相关证书序列号/), '序列号只能是十六进制小写字母和数字');
     await page.getByLabel(/电子邮箱/).fill('wang@hospital.example.cn');
     await page.getByLabel(/单位名称/).fill('北京市第一医院');
     await page.getByLabel(/相关证书序列号/).fill('');
     // The platform refuses an unknown CA: said next to the CA field.
     await page.getByRole('button', { name: '提交投诉' }).click();
     await page.locator('[name="c-ca"][aria-invalid="true"]').waitFor();
-    assert.match(await fieldError(page, /被投诉的认证机构/), /^平台上没有这个已接入的认证机构/);
+    assert.match(await fieldErrorByLabel(page, /被投诉的认证机构/), /^平台上没有这个已接入的认证机构/);
     await page.getByLabel(/被投诉的认证机构/).fill('demo-sm2');
     await page.getByRole('button', { name: '提交投诉' }).click();
     const id = (await page.getByTestId('complaint-id').innerText()).trim();
@@ -157,18 +105,18 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     await page.locator('#receipt').scrollIntoViewIfNeeded();
     await screenshot(page, 'complaint.zh-CN');
     // The platform has it, for demo-sm2, from a unit with its contact.
-    const listed = await must(platform.url, 'GET', `/platform/complaints/${id}`, undefined, tokens.national);
+    const listed = await must(platform, 'GET', `/platform/complaints/${id}`, undefined, tokens.national);
     assert.deepEqual([listed.ca, listed.complainantKind, listed.contact.organisation, listed.status], ['demo-sm2', 'unit', '北京市第一医院', 'received']);
 
     // Lookup: a malformed code next to the field; a wrong code is "no such complaint"; the right one the status.
     await page.getByLabel(/^受理编号/).fill(id);
     await page.getByLabel(/^查询码/).fill('xyz');
     await page.getByRole('button', { name: '查询', exact: true }).click();
-    assert.equal(await fieldError(page, /^查询码/), '查询码是 32 位十六进制字符');
+    assert.equal(await fieldErrorByLabel(page, /^查询码/), '查询码是 32 位十六进制字符');
     await page.getByLabel(/^查询码/).fill('0'.repeat(32));
     await page.getByRole('button', { name: '查询', exact: true }).click();
     await page.getByText('没有与此受理编号和查询码相符的投诉').waitFor();
-    await must(platform.url, 'POST', `/platform/complaints/${id}/take`, { note: '已联系认证机构' }, tokens.national);
+    await must(platform, 'POST', `/platform/complaints/${id}/take`, { note: '已联系认证机构' }, tokens.national);
     await page.getByLabel(/^查询码/).fill(receipt);
     await page.getByRole('button', { name: '查询', exact: true }).click();
     assert.match(await page.getByTestId('complaint-status').innerText(), /处理中/);
@@ -177,11 +125,11 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     await page.locator('select[name=language]').selectOption('en');
     await page.getByRole('heading', { name: 'Complaint about a certification service' }).waitFor();
     await page.getByRole('button', { name: 'Send the complaint' }).click();
-    assert.equal(await fieldError(page, /Certification agency/), 'Please fill in Certification agency');
-    assert.equal(await fieldError(page, /Telephone/), 'Give a telephone number or an e-mail address');
+    assert.equal(await fieldErrorByLabel(page, /Certification agency/), 'Please fill in Certification agency');
+    assert.equal(await fieldErrorByLabel(page, /Telephone/), 'Give a telephone number or an e-mail address');
     await page.getByLabel(/Telephone/).fill('12');
     await page.getByRole('button', { name: 'Send the complaint' }).click();
-    assert.equal(await fieldError(page, /Telephone/), 'Enter a valid telephone number');
+    assert.equal(await fieldErrorByLabel(page, /Telephone/), 'Enter a valid telephone number');
     await page.getByLabel(/^Complaint number/).fill(id);
     await page.getByLabel(/^Receipt code/).fill(receipt);
     await page.getByRole('button', { name: 'Look up' }).click();
@@ -193,17 +141,17 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
 
   test('platform: register an information system, set a fee schedule, read a statement and its CSV', async () => {
     const operator = orgCode('12110000');
-    await platformLogin(tokens.national, '/app/platform/systems');
+    await platformLogin(page, base, tokens.national, '/app/platform/systems');
     await page.getByRole('heading', { name: '信息系统', level: 1 }).waitFor();
     // Bad input next to the fields (checked here), then the platform's refusals next to theirs.
     await page.getByRole('button', { name: '登记信息系统' }).click();
-    assert.equal(await fieldError(page, /^系统标识/), '请填写系统标识');
-    assert.equal(await fieldError(page, /^运营单位组织机构代码/), '请填写运营单位组织机构代码');
-    assert.equal(await fieldError(page, /^认可的认证机构/), '请至少填写一个认证机构');
+    assert.equal(await fieldErrorByLabel(page, /^系统标识/), '请填写系统标识');
+    assert.equal(await fieldErrorByLabel(page, /^运营单位组织机构代码/), '请填写运营单位组织机构代码');
+    assert.equal(await fieldErrorByLabel(page, /^认可的认证机构/), '请至少填写一个认证机构');
     assert.equal(await page.locator('#sys-groups-err').innerText(), '请至少选择一个用户群体');
     await page.getByLabel(/^系统标识/).fill('BJ EMR');
     await page.getByRole('button', { name: '登记信息系统' }).click();
-    assert.match(await fieldError(page, /^系统标识/), /^系统标识只能是小写字母/);
+    assert.match(await fieldErrorByLabel(page, /^系统标识/), /^系统标识只能是小写字母/);
     await page.getByLabel(/^系统标识/).fill('bj-emr');
     await page.getByLabel(/^系统名称/).fill('北京市电子病历共享平台');
     await page.getByLabel(/^登记范围/).fill('BJ');
@@ -213,16 +161,16 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     await page.getByLabel(/^认可的认证机构/).fill('demo-p256');
     await page.getByRole('button', { name: '登记信息系统' }).click();
     await page.locator('[name="sys-operatorCode"][aria-invalid="true"]').waitFor();
-    assert.match(await fieldError(page, /^运营单位组织机构代码/), /^组织机构代码或统一社会信用代码的校验位不正确/);
+    assert.match(await fieldErrorByLabel(page, /^运营单位组织机构代码/), /^组织机构代码或统一社会信用代码的校验位不正确/);
     await page.getByLabel(/^运营单位组织机构代码/).fill(operator);
     await page.getByRole('button', { name: '登记信息系统' }).click();
     await page.locator('[name="sys-acceptedCas"][aria-invalid="true"]').waitFor();
-    assert.match(await fieldError(page, /^认可的认证机构/), /^信息系统只能认可已接入平台的认证机构/);
+    assert.match(await fieldErrorByLabel(page, /^认可的认证机构/), /^信息系统只能认可已接入平台的认证机构/);
     await page.getByLabel(/^认可的认证机构/).fill('demo-sm2');
     await page.getByRole('button', { name: '登记信息系统' }).click();
     await page.getByText('已登记信息系统 bj-emr').waitFor();
     await page.getByRole('cell', { name: '北京市电子病历共享平台' }).waitFor();
-    const sys = await must(platform.url, 'GET', '/platform/systems/bj-emr', undefined, tokens.national);
+    const sys = await must(platform, 'GET', '/platform/systems/bj-emr', undefined, tokens.national);
     assert.deepEqual([sys.scope, sys.operator.code, sys.acceptedCas, sys.userGroups, sys.publicFacing], ['BJ', operator, ['demo-sm2'], ['internal-staff'], false]);
     await page.locator('h1').first().scrollIntoViewIfNeeded();
     await screenshot(page, 'platform-systems.zh-CN');
@@ -234,8 +182,8 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     await page.locator('input[name=fee-from]').fill('2020-01-01');
     await page.locator('input[name="fee-internal-staff.firstIssuance"]').fill('12.345');
     await page.getByRole('button', { name: '发布收费标准' }).click();
-    assert.equal(await fieldError(page, /^生效日期/), '生效日期不能早于今天');
-    assert.equal(await fieldError(page, /^内部人员证书首次签发费/), '金额是不超过 100000 元的数字，最多两位小数');
+    assert.equal(await fieldErrorByLabel(page, /^生效日期/), '生效日期不能早于今天');
+    assert.equal(await fieldErrorByLabel(page, /^内部人员证书首次签发费/), '金额是不超过 100000 元的数字，最多两位小数');
     await page.locator('input[name=fee-from]').fill(today);
     const prices: Record<string, string> = { 'internal-staff': '120', 'internal-organization': '300.5', 'external-person': '80', 'external-organization': '200' };
     for (const [cls, p] of Object.entries(prices)) {
@@ -245,16 +193,16 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: '发布收费标准' }).click();
     await page.getByText(`已发布自 ${today} 起生效的收费标准`).waitFor();
     await page.getByText('收费标准（1 个，单位：元）').waitFor();
-    const schedules = await must(platform.url, 'GET', '/platform/fees/schedules', undefined, tokens.national);
+    const schedules = await must(platform, 'GET', '/platform/fees/schedules', undefined, tokens.national);
     assert.deepEqual(schedules.schedules[0].prices['internal-organization'], { firstIssuance: 30050, annualService: 5000 });
 
     // Two staff certificates used by the system → a statement of 240 yuan, and its CSV.
     const holders = [residentId('11010519800101123'), residentId('11010519900202234')];
-    await must(platform.url, 'POST', '/platform/systems/bj-emr/usage', { records: holders.map((value) => ({ holder: { kind: 'resident-id', value }, ca: 'demo-sm2', class: 'internal-staff' })) }, tokens.national);
+    await must(platform, 'POST', '/platform/systems/bj-emr/usage', { records: holders.map((value) => ({ holder: { kind: 'resident-id', value }, ca: 'demo-sm2', class: 'internal-staff' })) }, tokens.national);
     await page.getByLabel(/^信息系统/).selectOption('bj-emr');
     await page.getByLabel(/^截止日期/).fill('2000-01-01');
     await page.getByRole('button', { name: '查询结算单' }).click();
-    assert.equal(await fieldError(page, /^截止日期/), '起始日期必须早于截止日期');
+    assert.equal(await fieldErrorByLabel(page, /^截止日期/), '起始日期必须早于截止日期');
     await page.getByLabel(/^截止日期/).fill(`${new Date().getFullYear() + 1}-01-01`);
     await page.getByRole('button', { name: '查询结算单' }).click();
     assert.equal(await page.getByTestId('statement-totals').innerText(), '合计 240.00 元：首次签发 240.00 元，年服务 0.00 元');
@@ -270,7 +218,7 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     await page.getByLabel(/^结算对象/).selectOption('unit');
     await page.getByLabel(/^单位组织机构代码/).fill('12');
     await page.getByRole('button', { name: '查询结算单' }).click();
-    assert.equal(await fieldError(page, /^单位组织机构代码/), '组织机构代码是 9 位，统一社会信用代码是 18 位（字母或数字）');
+    assert.equal(await fieldErrorByLabel(page, /^单位组织机构代码/), '组织机构代码是 9 位，统一社会信用代码是 18 位（字母或数字）');
     await page.getByLabel(/^单位组织机构代码/).fill(operator);
     await page.getByRole('button', { name: '查询结算单' }).click();
     await page.getByText('合计 240.00 元：首次签发 240.00 元，年服务 0.00 元').waitFor();
@@ -280,7 +228,7 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     // English, as the auditor: the lists and a statement, no registration and no schedule form.
     await page.locator('.platform-bar button').first().click();
     await page.locator('select[name=language]').selectOption('en');
-    await platformLogin(tokens.auditor, '/app/platform/systems');
+    await platformLogin(page, base, tokens.auditor, '/app/platform/systems');
     await page.getByRole('cell', { name: '北京市电子病历共享平台' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Register the system' }).count(), 0);
     await page.locator('h1').first().scrollIntoViewIfNeeded();
@@ -290,7 +238,7 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     assert.equal(await page.getByRole('button', { name: 'Publish the schedule' }).count(), 0);
     await page.getByLabel(/^To date/).fill('2000-01-01');
     await page.getByRole('button', { name: 'Show the statement' }).click();
-    assert.equal(await fieldError(page, /^To date/), 'The start date must be before the end date');
+    assert.equal(await fieldErrorByLabel(page, /^To date/), 'The start date must be before the end date');
     await page.getByLabel(/^To date/).fill(`${new Date().getFullYear() + 1}-01-01`);
     await page.locator('#statement').scrollIntoViewIfNeeded();
     await screenshot(page, 'platform-fees.en');
@@ -330,7 +278,7 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     // A header problem is said next to the file field.
     await page.locator('input[name=bulk-csv]').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('name,profile,csr,shoe_size\r\nx,staff-sign,y,42\r\n') });
     await page.locator('input[name=bulk-csv][aria-invalid=true]').waitFor();
-    assert.equal(await fieldError(page, /^CSV 文件/), '不认识的列：shoe_size');
+    assert.equal(await fieldErrorByLabel(page, /^CSV 文件/), '不认识的列：shoe_size');
     const ok1 = residentId('11010519800101123');
     const ok2 = residentId('11010519900202234');
     const csv = [
@@ -353,7 +301,7 @@ describe('remaining web pages in chromium', { timeout: 180_000 }, () => {
     assert.equal(await page.getByRole('link', { name: /^查看申请/ }).count(), 2);
     await page.locator('h1').first().scrollIntoViewIfNeeded();
     await screenshot(page, 'ra-bulk.zh-CN');
-    const listed = await must(base, 'GET', '/api/v1/cas/demo-p256/applications?state=submitted', undefined, caAdmin);
+    const listed = await must(server, 'GET', '/api/v1/cas/demo-p256/applications?state=submitted', undefined, caAdmin);
     assert.deepEqual(listed.applications.map((a: any) => a.applicant.name), ['bulk-bert', 'bulk-anna']);
     assert.equal(listed.applications[1].applicant.phone, '010-12345678');
 

@@ -11,46 +11,27 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { buildHttpApp, startServer, type RunningServer } from '@health-pki/server';
-import { bundleBuilt, launchBrowser, screenshot, type TestBrowser } from './browser.js';
+import { buildHttpApp, type RunningServer } from '@health-pki/server';
+import { screenshot } from './browser.js';
+import { startWebDeployment, type Holder, type WebDeployment } from './deployment.js';
 import { CA, RESIDENT_ID, call, csrFor, navLinks, signOut, tokenLogin } from './flows.js';
 
 describe('web interface in chromium', { timeout: 180_000 }, () => {
-  let dataDir: string;
+  let d: WebDeployment;
   let server: RunningServer;
-  let browser: TestBrowser;
   let page: Page;
   let base: string;
   let admin: string;
-  const tokens: Record<'clerk' | 'checker' | 'auditor', string> = { clerk: '', checker: '', auditor: '' };
-  let holder: { serial: string; pem: string; keyPem: string };
+  let tokens: WebDeployment['tokens'];
+  let holder: Holder;
 
   before(async () => {
-    assert.ok(bundleBuilt(), 'the web bundle is missing: run `npm run build -w @health-pki/web` first');
-    dataDir = mkdtempSync(join(tmpdir(), 'hpki-web-'));
-    server = await startServer({ dataDir, port: 0, logger: false, pkiThreads: 0 });
-    base = server.url;
-    admin = readFileSync(server.tokenFile, 'utf8').trim();
-    for (const [id, role] of [['clerk', 'officer'], ['checker', 'officer'], ['auditor', 'auditor']] as const) {
-      const r = await call(server, 'POST', '/api/v1/officers', { id, roles: [role] }, admin);
-      assert.equal(r.status, 201, JSON.stringify(r.json));
-      tokens[id] = r.json.token;
-    }
-    // The holder's certificate, issued by the bootstrap administrator; the browser logs in with it.
-    const h = csrFor('李四');
-    const r = await call(server, 'POST', `/api/v1/cas/${CA}/enroll`, { profile: 'staff-sign', csr: h.pem, applicant: { name: '李四' } }, admin);
-    assert.equal(r.status, 201, JSON.stringify(r.json));
-    holder = { serial: r.json.certificate.serial, pem: r.json.certificate.pem, keyPem: h.keyPem };
-    browser = await launchBrowser();
-    page = browser.page;
-    // Revocation and loss reports ask for confirmation: a person would say yes.
-    page.on('dialog', (d) => void d.accept());
+    d = await startWebDeployment('hpki-web-');
+    ({ server, page, base, admin, tokens, holder } = d);
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await d?.stop();
   });
 
   test('serving: the app at / and /app/*, JSON 404 for unknown API routes, 503 without a bundle', async () => {
