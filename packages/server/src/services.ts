@@ -31,6 +31,7 @@ import { OcspResponder, type OcspSettings } from './publish/ocsp/responder.js';
 import { crlMigrations } from './publish/crl/tables.js';
 import { CrlPublisher, type CrlPublisherOptions, type CrlService } from './publish/crl/publisher.js';
 import { KmcLink, kmcLinkMigrations, type KmcEndpoint } from './kmc/link.js';
+import { KmcOutbox, type KmcOutboxOptions } from './kmc/outbox.js';
 import { DualCertificates, dualMigrations } from './ra/dual.js';
 import { KeyRecovery, recoveryMigrations } from './ra/recovery.js';
 import { CertificateMedia, mediaMigrations } from './media/pin-unblock.js';
@@ -68,6 +69,8 @@ export interface ServiceOptions {
   ocsp?: OcspSettings;
   /** The key management centre for dual certificates (docs/kmc.md); without it, dual applications are refused. */
   kmc?: KmcEndpoint;
+  /** Tuning of the sender of the KMC notices' outbox (tests). */
+  kmcOutbox?: KmcOutboxOptions;
   /** Distinct officers' approvals a key recovery needs (default 2, at least 2). */
   recoveryApprovals?: number;
   /** CRL schedule (publish/crl/publisher.ts); `start: false` builds CRLs only when asked for. */
@@ -96,6 +99,8 @@ export interface Services {
   tsa: TimeStampAuthority;
   /** The CA's link to its key management centre (its access certificate, key requests). */
   kmc: KmcLink;
+  /** The durable outbox of notices to the KMC (a revoked encryption certificate's key is retired) and its sender. */
+  kmcOutbox: KmcOutbox;
   /** Key recovery with M-of-N approval (ra/recovery.ts). */
   recovery: KeyRecovery;
   /** Tokens handed out and PIN unblock (media/). */
@@ -142,7 +147,9 @@ export async function openServices(opts: ServiceOptions): Promise<Services> {
   database.watchSiblings(() => work.inFlight);
   const ca = new CertificateAuthorities({ database, urls: new PublicationUrls(opts.baseUrl), serials: opts.serials, clock: opts.clock, work, custody });
   const kmc = new KmcLink(database, custody, opts.kmc, { clock: opts.clock });
-  const dual = new DualCertificates(ca, kmc);
+  const kmcOutbox = new KmcOutbox(database, kmc, { clock: opts.clock, ...opts.kmcOutbox });
+  kmcOutbox.start();
+  const dual = new DualCertificates(ca, kmc, kmcOutbox);
   const ra = new RegistrationAuthority({ database, ca, limits: opts.materialLimits, clock: opts.clock, work, sealer: sealing.envelope, dual });
   const recovery = new KeyRecovery(database, ca, kmc, { requiredApprovals: opts.recoveryApprovals, clock: opts.clock, isEncryptionCertificate: async (ex, serial) => (await dual.applicationOf(ex, serial)) !== undefined });
   const tokens = new TokenRegistry(database);
@@ -167,6 +174,7 @@ export async function openServices(opts: ServiceOptions): Promise<Services> {
     sealing,
     tsa,
     kmc,
+    kmcOutbox,
     recovery,
     media: new CertificateMedia(database, sealing.envelope, opts.clock),
     selfService: new SelfServiceRenewal(database, ca, ra, opts.selfService, opts.clock),
@@ -179,6 +187,7 @@ export async function openServices(opts: ServiceOptions): Promise<Services> {
     async close() {
       records.stop();
       await platform.stop();
+      await kmcOutbox.stop();
       // The shutdown checkpoint signs whatever the chain gained since the last one.
       await checkpointer.stop().catch(() => undefined);
       await ocsp.close();

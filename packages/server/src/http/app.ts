@@ -56,6 +56,7 @@ export async function buildHttpApp(services: Services, opts: HttpOptions = {}): 
   const metrics = new ServiceMetrics();
   metrics.install(app);
   metrics.watchGroupCommit(() => services.database.groupCommitStats());
+  metrics.watchKmcOutbox(() => services.kmcOutbox.pending());
 
   await app.register(swagger, {
     openapi: {

@@ -3,7 +3,7 @@
  * (tests) do not collide: the process defaults, request counts and latencies per route, and
  * the business events operators watch (issuances, status changes, applications).
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import type { GroupCommitStats } from '../store/group-commit.js';
 
@@ -47,6 +47,19 @@ export class ServiceMetrics {
     follow('hpki_db_commits_total', 'Database commits (one fsync each) of the group committer', 'batches');
     follow('hpki_db_committed_operations_total', 'Transactions committed; divided by hpki_db_commits_total, the operations per commit', 'committed');
     follow('hpki_db_rolled_back_operations_total', 'Transactions rolled back to their savepoint inside a group commit (the caller got the error)', 'failed');
+  }
+
+  /** Exposes the notices to the KMC not yet delivered (kmc/outbox.ts): above 0 for long, the KMC is unreachable. */
+  watchKmcOutbox(pending: () => Promise<number>): void {
+    new Gauge({
+      name: 'hpki_kmc_outbox_pending',
+      help: 'Notices to the key management centre (retired keys) not yet delivered',
+      registers: [this.registry],
+      async collect() {
+        // A database failing must not take /metrics down with it: the gauge keeps its last value.
+        await pending().then((n) => this.set(n), () => undefined);
+      },
+    });
   }
 
   /** Counts every answered request under its route pattern (not its URL, which would explode the label set). */

@@ -8,7 +8,7 @@
  * makes a second key.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import {
   encodeKmcRequestBody,
   escapeDnValue,
@@ -17,6 +17,7 @@ import {
   parseSignedKmcMessage,
   signKmcMessage,
   wholeSeconds,
+  KMC_MAX_REQUESTS,
   type Certificate,
   type KmcRequestItem,
   type KmcResponseItem,
@@ -29,12 +30,29 @@ import { createIdentityTable, loadOrCreateIdentity, type ServiceIdentity } from 
 import { ServiceError } from '../errors.js';
 import { KMC_REQUEST_TYPE, KMC_RESPONSE_TYPE } from './media-types.js';
 
-/** Migrations of the CA's KMC link: its access identity. */
+/** Migrations of the CA's KMC link: its access identity, and the outbox of notices to the KMC (kmc/outbox.ts). */
 export const kmcLinkMigrations: ModuleMigrations = {
   module: 'kmclink',
   migrations: (dialect) => ({
     '0001_identity': {
       up: (db: Kysely<any>) => createIdentityTable(db, dialect, 'kmclink_identity'),
+    },
+    '0002_outbox': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('kmclink_outbox')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('cert_no', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('sent_at', 'text')
+          .addColumn('outcome', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .execute();
+        // The sender reads the pending notices in id order; the delivered ones stay as the record.
+        await sql`create index kmclink_outbox_pending on kmclink_outbox (id) where sent_at is null`.execute(db);
+      },
     },
   }),
 };
@@ -90,18 +108,33 @@ export class KmcLink {
 
   /** Asks the KMC for a new encryption key pair for certificate `userCertNo`, enveloped to `recipientSpki`. */
   async applyKey(item: Omit<Extract<KmcRequestItem, { type: 'apply' }>, 'type'>): Promise<RetKeyResponse> {
-    return this.expectKey(await this.call({ type: 'apply', ...item }));
+    return this.expectKey((await this.call([{ type: 'apply', ...item }]))[0]!);
   }
 
   /** Asks the KMC for the escrowed key of certificate `userCertNo`, enveloped to `recipientSpki` (with its certificate for RSA/ECDSA keys). */
   async restoreKey(userCertNo: bigint, recipientSpki: Buffer, recipientCertificate?: Buffer): Promise<RetKeyResponse> {
-    return this.expectKey(await this.call({ type: 'restore', userCertNo, recipientSpki, ...(recipientCertificate ? { recipientCertificate } : {}) }));
+    return this.expectKey((await this.call([{ type: 'restore', userCertNo, recipientSpki, ...(recipientCertificate ? { recipientCertificate } : {}) }]))[0]!);
   }
 
   /** Tells the KMC that the key of certificate `userCertNo` is retired. */
   async revokeKey(userCertNo: bigint): Promise<void> {
-    const r = await this.call({ type: 'revoke', userCertNo });
-    if (r.type === 'error') throw new KmcRefusedError(r.code, r.description);
+    const [r] = await this.call([{ type: 'revoke', userCertNo }]);
+    if (r!.type === 'error') throw new KmcRefusedError(r!.code, r!.description);
+  }
+
+  /**
+   * Tells the KMC in one request that the keys of these certificates are retired; the answers
+   * are in the same order, each "retired" (also when it already was) or the KMC's refusal.
+   * Throws KmcUnavailableError when the KMC cannot be reached or answers wrongly.
+   */
+  async revokeKeys(userCertNos: bigint[]): Promise<Array<{ retired: true } | { retired: false; code: number; description: string }>> {
+    if (userCertNos.length === 0 || userCertNos.length > KMC_MAX_REQUESTS) throw new RangeError(`a request retires 1 to ${KMC_MAX_REQUESTS} keys`);
+    const answers = await this.call(userCertNos.map((userCertNo) => ({ type: 'revoke' as const, userCertNo })));
+    return answers.map((r, i) => {
+      if (r.type === 'error') return { retired: false, code: r.code, description: r.description };
+      if (r.type !== 'revoked' || r.userCertNo !== userCertNos[i]) throw new KmcUnavailableError(`the key management centre answered "${r.type}" for another key to a retire request`);
+      return { retired: true };
+    });
   }
 
   private expectKey(r: KmcResponseItem): RetKeyResponse {
@@ -110,11 +143,12 @@ export class KmcLink {
     return r;
   }
 
-  private async call(item: KmcRequestItem): Promise<KmcResponseItem> {
+  /** Sends one signed request with these items; the answers come in their order. */
+  private async call(items: KmcRequestItem[]): Promise<KmcResponseItem[]> {
     if (!this.endpoint) throw new ServiceError(422, 'kmc.unconfigured', 'this CA service has no key management centre; start it with --kmc-url and --kmc-cert (docs/kmc.md)');
     const self = await this.identity();
     const taskNo = BigInt('0x' + randomBytes(8).toString('hex')) | 1n;
-    const request = signKmcMessage(encodeKmcRequestBody({ caName: self.cert.subjectDer, requests: [item], requestTime: wholeSeconds(this.now()), taskNo }), self.key);
+    const request = signKmcMessage(encodeKmcRequestBody({ caName: self.cert.subjectDer, requests: items, requestTime: wholeSeconds(this.now()), taskNo }), self.key);
     let lastError = '';
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       let res: Response;
@@ -153,8 +187,8 @@ export class KmcLink {
         if (e instanceof KmcUnavailableError) throw e;
         throw new KmcUnavailableError(`the key management centre's answer is malformed: ${e instanceof Error ? e.message : String(e)}`);
       }
-      if (parsed.taskNo !== taskNo || parsed.responses.length !== 1) throw new KmcUnavailableError('the key management centre answered another task');
-      return parsed.responses[0]!;
+      if (parsed.taskNo !== taskNo || parsed.responses.length !== items.length) throw new KmcUnavailableError('the key management centre answered another task');
+      return parsed.responses;
     }
     throw new KmcUnavailableError(`the key management centre at ${this.endpoint.url} did not answer (${lastError}); try again later`);
   }

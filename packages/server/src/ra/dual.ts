@@ -19,6 +19,7 @@ import type { Principal } from '../auth/principal.js';
 import { appendAudit } from '../audit/log.js';
 import { SerialTakenError, type CertificateAuthorities, type IssueInput, type IssuedCertificate, type SignedCertificate } from '../ca/authority.js';
 import type { KmcLink } from '../kmc/link.js';
+import type { KmcOutbox } from '../kmc/outbox.js';
 import { ConflictError, RuleError } from '../errors.js';
 
 /** Migrations: which applications ask for a pair, and the encryption certificate they got. */
@@ -84,6 +85,7 @@ export class DualCertificates {
   constructor(
     private readonly ca: CertificateAuthorities,
     private readonly kmc: KmcLink,
+    private readonly outbox: KmcOutbox,
   ) {}
 
   /** Checks that a pair can be issued for this request and records the wish, inside the application's transaction. */
@@ -153,25 +155,27 @@ export class DualCertificates {
   }
 
   /**
-   * After an encryption certificate is revoked: tells the KMC its key is retired (RevokeKeyReq).
-   * Best effort, after the revocation committed: a retired key stays restorable at the KMC, so a
-   * lost notice changes nothing but the KMC's record, and the revocation must not wait on it.
+   * Inside the transaction that revokes certificate `serial`: when it is an encryption
+   * certificate, queues the KMC's notice that its key is retired (kmc/outbox.ts), so that the
+   * revocation and the notice commit together. Queued also while no KMC is configured: the
+   * sender delivers it once one is. Returns whether a notice was queued.
    */
-  async retire(ex: Executor, serial: string): Promise<boolean> {
-    if (!this.kmc.configured || (await this.applicationOf(ex, serial)) === undefined) return false;
-    try {
-      await this.kmc.revokeKey(BigInt('0x' + serial));
-      return true;
-    } catch {
-      return false;
-    }
+  async retireWithin(tx: Executor, serial: string): Promise<boolean> {
+    if ((await this.applicationOf(tx, serial)) === undefined) return false;
+    await this.outbox.queueRetire(tx, serial);
+    return true;
+  }
+
+  /** After the revocation of certificate `serial` committed: delivers its notice now, if it queued one (the sender retries what fails; never throws). */
+  async deliverNotices(serial: string): Promise<void> {
+    await this.outbox.deliver(serial);
   }
 
   /**
    * Runs an approval's transaction with the encryption certificate in it: the KMC's key and the
    * certificate are made first (outside the transaction), then `body` and the encryption record
-   * commit together. If the transaction fails, the KMC is told to retire the key it escrowed for
-   * nothing (best effort: an orphan escrow under a serial never issued harms no one).
+   * commit together. If the transaction fails, the KMC is told through the outbox to retire the
+   * key it escrowed for nothing.
    */
   async issueWithin<T>(
     database: Database,
@@ -182,13 +186,26 @@ export class DualCertificates {
     try {
       return await database.transaction(async (tx) => ({ ...(await body(tx)), encryption: await this.record(tx, a.applicationId, prepared, a.actor) }));
     } catch (e) {
-      await this.abandon(prepared).catch(() => undefined);
+      await this.abandon(database, prepared).catch(() => undefined);
       throw e;
     }
   }
 
-  /** After a failed approval: the KMC retires the key it escrowed for nothing (best effort). */
-  async abandon(prepared: PreparedEncryption): Promise<void> {
-    await this.kmc.revokeKey(prepared.userCertNo);
+  /**
+   * After a failed approval: queues the notice that the key escrowed for nothing is retired, in
+   * a transaction of its own (the approval's rolled back), and delivers it. Only a crash between
+   * the KMC's answer and this point leaves the escrow active, under a serial never issued,
+   * which harms no one. When the outbox cannot be written (the database failing), the KMC is
+   * told directly, once.
+   */
+  async abandon(database: Database, prepared: PreparedEncryption): Promise<void> {
+    const serial = prepared.userCertNo.toString(16);
+    try {
+      await database.transaction((tx) => this.outbox.queueRetire(tx, serial));
+    } catch {
+      await this.kmc.revokeKey(prepared.userCertNo);
+      return;
+    }
+    await this.outbox.deliver(serial);
   }
 }

@@ -487,8 +487,8 @@ export class RegistrationAuthority {
   /** Revokes a holder's certificate (RFC 5280 reason), with the RA's record, in one transaction. */
   async revoke(actor: Principal, caName: string, serial: string, opts: { reason: RevocationReason; invalidityDate?: Date; comment?: string }): Promise<CertificateRecord> {
     const record = await this.statusChange(actor, caName, serial, { action: 'revoke', reason: opts.reason, invalidityDate: opts.invalidityDate }, opts.comment);
-    // An encryption certificate's escrowed key is retired at the KMC (it stays restorable there).
-    await this.dual?.retire(this.database.db, record.serial);
+    // The KMC's notice that an encryption certificate's key is retired committed with the revocation (dual.ts); deliver it now.
+    await this.dual?.deliverNotices(record.serial);
     return record;
   }
 
@@ -512,6 +512,7 @@ export class RegistrationAuthority {
       const current = await this.ca.getCertificate(caName, serial, tx);
       if (CA_PROFILES.has(current.profile)) throw new RuleError('ra.ca-certificate', `certificate ${current.serial} is a CA certificate; the RA manages holders' certificates only`);
       const record = await this.ca.changeStatus(tx, caName, current.serial, change, actor);
+      if (change.action === 'revoke') await this.dual?.retireWithin(tx, record.serial);
       const authority = await this.ca.getAuthority(caName, tx);
       await this.recordEvent(tx, {
         authorityId: authority.id,
@@ -536,6 +537,7 @@ export class RegistrationAuthority {
     if ((app.kind === 'rekey' || app.kind === 'reissue') && prev.status !== 'revoked') {
       const reason = (app.previous_reason ?? 'superseded') as RevocationReason;
       await this.ca.changeStatus(tx, app.authority_name, prev.serial, { action: 'revoke', reason }, actor);
+      await this.dual?.retireWithin(tx, prev.serial);
       return this.recordEvent(tx, { authorityId: app.authority_id, applicationId: app.id, serial: prev.serial, action: 'revoke', actor, at: nowIso(this.clock()), reason, details: { because: `${app.kind} ${app.id}` } });
     }
     return undefined;

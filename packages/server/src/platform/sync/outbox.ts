@@ -10,6 +10,7 @@ import type { Certificate, PrivateKey } from '@health-pki/pki';
 import type { Database, Executor } from '../../store/database.js';
 import { nowIso } from '../../store/columns.js';
 import { all, first, run } from '../../store/sql.js';
+import { OutboxLoop } from '../../store/outbox-loop.js';
 import { signSyncBatch, type SyncMessage } from './message.js';
 import type { ApplyResult } from './applier.js';
 
@@ -66,15 +67,12 @@ export interface OutboxState {
 /** Sends the outbox to the platform, in order, with retry and backoff. */
 export class OutboxSender {
   private readonly o: Required<Omit<OutboxSenderOptions, 'clock'>> & { clock: () => Date };
-  private running = false;
-  private failures = 0;
-  private timer?: NodeJS.Timeout;
-  private wakeUp?: () => void;
-  private loop?: Promise<void>;
+  private readonly loop: OutboxLoop;
   private lastError?: string;
 
   constructor(opts: OutboxSenderOptions) {
     this.o = { batchSize: 500, minBackoffMs: 200, maxBackoffMs: 60_000, pollMs: 1000, timeoutMs: 30_000, clock: () => new Date(), ...opts, platformUrl: opts.platformUrl.replace(/\/+$/, '') };
+    this.loop = new OutboxLoop(() => this.sendOnce(), this.o);
   }
 
   /** Sends one batch of the oldest unsent events; returns how many the platform acknowledged (0: nothing to send). Throws when the platform cannot be reached or refuses. */
@@ -111,21 +109,17 @@ export class OutboxSender {
 
   /** Starts sending in the background until stop(). */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   /** Sends at once instead of at the next poll (after enqueueing, say). */
   wake(): void {
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   /** Stops after the batch in flight. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.loop;
+    await this.loop.stop();
   }
 
   /** The error of the last attempt, when it failed. */
@@ -144,34 +138,6 @@ export class OutboxSender {
 
   /** The delay before the next attempt after `failures` failures in a row: exponential with jitter. */
   backoffMs(failures: number): number {
-    const ceiling = Math.min(this.o.maxBackoffMs, this.o.minBackoffMs * 2 ** Math.min(failures - 1, 30));
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      let delay: number;
-      try {
-        const sent = await this.sendOnce();
-        this.failures = 0;
-        delay = sent > 0 ? 0 : this.o.pollMs;
-      } catch {
-        this.failures++;
-        delay = this.backoffMs(this.failures);
-      }
-      if (delay > 0 && this.running) await this.sleep(delay);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(this.timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      this.timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
+    return this.loop.backoffMs(failures);
   }
 }
