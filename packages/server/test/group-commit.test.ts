@@ -9,7 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'kysely';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { GroupCommit } from '../src/store/group-commit.js';
 import { openDatabase, type Database } from '../src/index.js';
 import { BACKENDS, createBackend, type TestBackend } from './helpers/backends.js';
 
@@ -179,5 +182,77 @@ describe('group commit and kill -9 (SQLite)', () => {
     }
     assert.ok(acked.length > 500, `${acked.length} transactions acknowledged`);
     assert.ok(shared >= 3, 'the bursts ran through group commit (several transactions per commit)');
+  });
+});
+
+describe('group commit with the sync after COMMIT (wal-sync.ts)', () => {
+  let backend: TestBackend;
+  let raw: SqliteDatabase.Database;
+  let db: Kysely<any>;
+
+  before(async () => {
+    backend = await createBackend('sqlite');
+    raw = new SqliteDatabase(join(backend.dataDir, 'sync.sqlite'));
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
+    db = new Kysely<any>({ dialect: new SqliteDialect({ database: raw }) });
+    await sql`create table t (id text primary key)`.execute(db);
+  });
+
+  after(async () => {
+    await db?.destroy();
+    await backend?.cleanup();
+  });
+
+  test('nothing is acknowledged, and no reader sees the batch, before the sync returned; a failed sync fails the batch', async () => {
+    let release!: () => void;
+    let fail: Error | undefined;
+    let syncs = 0;
+    const batches = new GroupCommit(db, {
+      inTransaction: () => raw.inTransaction,
+      durability: {
+        relax: () => raw.pragma('synchronous = NORMAL'),
+        restore: () => raw.pragma('synchronous = FULL'),
+        sync: () => {
+          syncs++;
+          return fail ? Promise.reject(fail) : new Promise<void>((r) => (release = r));
+        },
+      },
+    });
+    let acknowledged = false;
+    const op = batches.run(async (tx) => {
+      await sql`insert into t (id) values (${'a'})`.execute(tx);
+      return 'done';
+    }).then((v) => ((acknowledged = true), v));
+    while (syncs === 0) await new Promise((r) => setImmediate(r));
+    let read: string[] | undefined;
+    const reader = sql<{ id: string }>`select id from t`.execute(db).then((r) => (read = r.rows.map((x) => x.id)));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(acknowledged, false, 'acknowledged before its commit was synced');
+    assert.equal(read, undefined, 'a reader got in before the commit was synced');
+    release();
+    assert.equal(await op, 'done');
+    await reader;
+    assert.deepEqual(read, ['a']);
+
+    fail = new Error('EIO: i/o error, fdatasync');
+    await assert.rejects(batches.run((tx) => sql`insert into t (id) values (${'b'})`.execute(tx)), /could not be made durable \(EIO: i\/o error, fdatasync\)/);
+    assert.equal(batches.stats.failed + batches.stats.committed, 1, 'the failed batch is not counted as committed');
+  });
+
+  test('the service database stays synchronous=FULL outside group commits, and its group commits are kept', async () => {
+    const database = await openDatabase({ dataDir: backend.dataDir });
+    try {
+      const mode = async () => (await sql<{ synchronous: number }>`pragma synchronous`.execute(database.db)).rows[0]!.synchronous;
+      assert.equal(await mode(), 2);
+      await database.transaction((tx) => sql`select 1`.execute(tx));
+      assert.equal(await mode(), 2, 'FULL again after a group commit');
+      await sql`create table if not exists s (id text primary key)`.execute(database.db);
+      await Promise.all(Array.from({ length: 10 }, (_, i) => database.transaction((tx) => sql`insert into s (id) values (${String(i)})`.execute(tx))));
+      const stored = await sql<{ n: number }>`select count(*) as n from s`.execute(database.db);
+      assert.equal(stored.rows[0]!.n, 10);
+    } finally {
+      await database.close();
+    }
   });
 });

@@ -10,6 +10,7 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import { startWalCheckpoints } from './wal-checkpoints.js';
+import { WalSync } from './wal-sync.js';
 import type { DirectSql } from './sql.js';
 
 /** Which database engine a store runs on. */
@@ -48,10 +49,11 @@ export interface DatabaseLocation {
 export const SQLITE_FILE = 'hpki.sqlite';
 
 /**
- * SQLite settings. WAL lets readers run beside the writer. synchronous=FULL makes WAL fsync at
- * every commit: a certificate is acknowledged only after its record is on disk, so even a power
- * failure or kernel crash cannot lose a certificate that a client already holds (NORMAL would
- * survive a process crash but may roll back the last commits on power loss). A 32 MiB page
+ * SQLite settings. WAL lets readers run beside the writer. synchronous=FULL makes every commit
+ * durable before it returns: a certificate is acknowledged only after its record is on disk, so
+ * even a power failure or kernel crash cannot lose one that a client already holds. Group commits
+ * keep that guarantee but wait for the disk on a libuv thread instead of blocking the service's
+ * (wal-sync.ts: their COMMIT runs with synchronous=NORMAL, then the WAL is synced). A 32 MiB page
  * cache (the default is 2 MiB) keeps the indexes that certificates are inserted into at random
  * places (they are keyed by random serial numbers) in memory.
  */
@@ -79,7 +81,11 @@ function openSqlite(dataDir: string): Database {
   const checkpoints = startWalCheckpoints(file);
   const cached = withStatementCache(raw);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: cached }) });
-  const batches = new GroupCommit(db, { inTransaction: () => raw.open && raw.inTransaction, direct: directSql(cached) });
+  const wal = new WalSync(file);
+  const relax = raw.prepare('pragma synchronous = NORMAL');
+  const restore = raw.prepare('pragma synchronous = FULL');
+  const durability = { relax: () => relax.run(), restore: () => restore.run(), sync: () => wal.sync() };
+  const batches = new GroupCommit(db, { inTransaction: () => raw.open && raw.inTransaction, direct: directSql(cached), durability });
   return {
     dialect: 'sqlite',
     description: `sqlite:${file}`,
@@ -91,6 +97,7 @@ function openSqlite(dataDir: string): Database {
       await batches.drain();
       await checkpoints.stop();
       if (raw.open) raw.pragma('wal_checkpoint(TRUNCATE)');
+      wal.close();
       await db.destroy();
     },
   };

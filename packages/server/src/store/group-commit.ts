@@ -1,14 +1,14 @@
 /**
- * Group commit for SQLite. SQLite has one writer and, with synchronous=FULL, every COMMIT waits
- * for an fsync (on these machines about 0.3 ms for a tiny transaction and 2-7 ms for a batch of
- * certificates, during which better-sqlite3 blocks the thread): one transaction per operation
+ * Group commit for SQLite. SQLite has one writer and every durable COMMIT waits for an fsync (on
+ * these machines about 0.3 ms for a tiny transaction and 2-7 ms for a batch of certificates;
+ * wal-sync.ts moves that wait off the service's thread): one transaction per operation
  * caps a service at a few hundred certificates per second. Here every transaction that is
  * requested while the previous batch is being written joins the next batch: ONE transaction
  * and ONE fsync for the whole batch, each operation inside its own SAVEPOINT.
  *
  * The guarantees callers rely on are those of one transaction per operation:
- * - an operation's promise settles only after the COMMIT of its batch returned, i.e. after the
- *   fsync: acknowledged means durable, exactly as before;
+ * - an operation's promise settles only after the COMMIT of its batch returned and its WAL was
+ *   synced (`durability`): acknowledged means durable, exactly as before;
  * - an operation that throws is rolled back to its savepoint and rejects with its own error;
  *   the other operations of the batch are unaffected and commit;
  * - operations of a batch run one after the other, so each sees the effects of the earlier ones
@@ -18,8 +18,8 @@
  *
  * Operations must only talk to the database inside their function: the batch holds the
  * connection while they run, so slow pure work (parsing, signing, linting) belongs before the
- * call. Reads outside a transaction wait for the batch to end (they share the connection and its
- * lock), so they never see data that is not committed yet.
+ * call. Reads outside a transaction wait for the batch to end, its sync included (they share
+ * the connection and its lock), so they never see data that is not committed and durable yet.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import { bindDirect, unbindDirect, type DirectSql } from './sql.js';
@@ -60,6 +60,14 @@ export interface GroupCommitOptions {
   maxDelayMs?: number;
   /** Runs SQL synchronously on the connection: `hot` statements of the batch's operations use it (sql.ts). */
   direct?: DirectSql;
+  /**
+   * Waits for the disk off the thread (wal-sync.ts): `relax` just before the batch's COMMIT makes
+   * it return without waiting for the disk (synchronous=NORMAL), `restore` right after puts the
+   * connection's own setting back for statements outside batches, and `sync` then makes the
+   * commit durable. The batch keeps the connection until `sync` resolves and is acknowledged
+   * only then.
+   */
+  durability?: { relax(): void; restore(): void; sync(): Promise<void> };
 }
 
 const statement = (text: string) => CompiledQuery.raw(text, []);
@@ -179,15 +187,26 @@ export class GroupCommit {
           await this.control(conn, RELEASE);
         }
       }
-      await conn.executeQuery(COMMIT);
-    } catch (e) {
-      const cause = e instanceof BatchAbandoned ? e.reason : e;
-      if (this.opts.inTransaction()) await conn.executeQuery(ROLLBACK).catch(() => undefined);
-      const error = new Error(`the transaction was rolled back: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-      for (const p of batch) {
-        if (p.outcome === undefined || p.outcome.ok) p.outcome = { ok: false, error };
+      const durability = this.opts.durability;
+      durability?.relax();
+      try {
+        await conn.executeQuery(COMMIT);
+      } finally {
+        durability?.restore();
       }
+    } catch (e) {
+      await this.failAll(conn, batch, e);
       return;
+    }
+    if (this.opts.durability) {
+      try {
+        await this.opts.durability.sync();
+      } catch (e) {
+        // Committed but maybe not on disk: nothing of the batch may be acknowledged.
+        const error = new Error(`the commit could not be made durable (${e instanceof Error ? e.message : String(e)}); it may or may not have been kept`, { cause: e });
+        for (const p of batch) p.outcome = { ok: false, error };
+        return;
+      }
     }
     let ok = 0;
     for (const p of batch) if (p.outcome?.ok) ok++;
@@ -195,6 +214,16 @@ export class GroupCommit {
     this.stats.committed += ok;
     this.stats.failed += batch.length - ok;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+  }
+
+  /** After a failed batch: rolls back what is left and fails every operation that had not failed on its own. */
+  private async failAll(conn: Kysely<any>, batch: Pending[], e: unknown): Promise<void> {
+    const cause = e instanceof BatchAbandoned ? e.reason : e;
+    if (this.opts.inTransaction()) await conn.executeQuery(ROLLBACK).catch(() => undefined);
+    const error = new Error(`the transaction was rolled back: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    for (const p of batch) {
+      if (p.outcome === undefined || p.outcome.ok) p.outcome = { ok: false, error };
+    }
   }
 }
 

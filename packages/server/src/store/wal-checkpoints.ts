@@ -3,8 +3,8 @@
  * database file (and fsyncs it) inside the COMMIT that pushes the log past 1,000 pages: that
  * commit, and every transaction of its group-commit batch, then waits for a second write and
  * fsync of everything in the log — about 0.8 s after a million-entry CRL, milliseconds on every
- * few hundred certificates. Durability does not depend on it (with synchronous=FULL a commit is
- * durable once the log is fsynced), so the service's connection turns automatic checkpoints off
+ * few hundred certificates. Durability does not depend on it (a commit is durable once the log is
+ * synced, wal-sync.ts), so the service's connection turns automatic checkpoints off
  * and a worker thread with its own connection checkpoints every `intervalMs`; closing the
  * database checkpoints what is left, so a cleanly closed database is one self-contained file.
  */
