@@ -22,6 +22,7 @@ import {
   certificateViolations,
   checkCertificate,
   checkRequest,
+  signData,
   extKeyUsageExt,
   generateKey,
   getProfile,
@@ -33,6 +34,8 @@ import {
   issueFromProfile,
   keyUsageExt,
   listProfiles,
+  needsSignatureCheckEachTime,
+  pairwiseConsistent,
   parseName,
   policyOidsFor,
   validateProfileData,
@@ -431,6 +434,35 @@ test('a certificate tampered with after issue fails checkCertificate with the ru
   const wrongAki = handMade('staff-sign', (e) => e, { issuer: chain.root, signer: chain.subKey });
   const vs = certificateViolations(wrongAki.profile, wrongAki.cert, chain.sub).map((v) => v.rule);
   assert.ok(vs.includes('authorityKeyIdentifier.mismatch'), vs.join(' '));
+});
+
+test('pairwise consistency test: a key signs for its own public key only; a tested software key is not re-verified per certificate, SM2 and device keys still are', () => {
+  for (const alg of ['p256', 'rsa2048', 'sm2'] as const) {
+    const key = generateKey(alg);
+    assert.equal(pairwiseConsistent(key, key.publicKey), true, alg);
+    assert.equal(pairwiseConsistent(key, generateKey(alg).publicKey), false, `${alg}: another key's public half`);
+  }
+  assert.equal(needsSignatureCheckEachTime(generateKey('p256')), false);
+  assert.equal(needsSignatureCheckEachTime(generateKey('rsa2048')), false);
+  assert.equal(needsSignatureCheckEachTime(generateKey('sm2')), true);
+  const p256 = generateKey('p256');
+  const device: PrivateKey = { ...p256, signer: { description: 'test device', sign: (data) => signData(p256, data).signature } } as PrivateKey;
+  assert.equal(needsSignatureCheckEachTime(device), true);
+
+  // signatureKnownGood narrows only the signature check: a wrong signature then passes, every other rule still holds.
+  const otherKey = generateKey('sm2');
+  const badSig = handMade('staff-sign', (e) => e, { signer: otherKey });
+  assert.ok(certificateViolations(badSig.profile, badSig.cert, badSig.issuer).some((v) => v.rule === 'signature.invalid'));
+  assert.deepEqual(certificateViolations(badSig.profile, badSig.cert, badSig.issuer, { signatureKnownGood: true }), []);
+  const noKu = handMade('staff-sign', without(EXT.keyUsage));
+  assert.ok(certificateViolations(noKu.profile, noKu.cert, noKu.issuer, { signatureKnownGood: true }).some((v) => v.rule === 'keyUsage.missing'));
+
+  // issueFromProfile with a tested P-256 issuer key: the certificate still verifies (checked here, outside the lint).
+  const rootKey = generateKey('p256');
+  const root = issueFromProfile({ profile: 'root-ca', subject: parseName('C=CN,O=t,CN=t root'), publicKey: rootKey.publicKey, issuerKey: rootKey });
+  const holder = generateKey('p256');
+  const cert = issueFromProfile({ profile: 'staff-sign', subject: parseName('C=CN,O=示例医院,CN=张三'), publicKey: holder.publicKey, issuerCert: root, issuerKey: rootKey, identity: { residentId: '11010519491231002X' }, issuerKeyTested: true });
+  assert.equal(cert.verifySignature(root.publicKey), true);
 });
 
 test('checkCertificate reads OpenSSL-made certificates and names what breaks the profile', async () => {

@@ -17,12 +17,15 @@ import type { ExamineTask } from '../src/work/pki-tasks.js';
 import { describeHttpError } from '../src/http/errors.js';
 import { RESIDENT_ID, makeCsr } from './helpers/pki.js';
 
+/** Issuer ids are unique per key, as a CA's are: a workbench keeps the key it was given for an id. */
+let issuers = 0;
+
 function issuerFor(alg: 'p256' | 'sm2'): { issuer: SigningIssuer; root: Certificate } {
   const rootKey: PrivateKey = generateKey(alg);
   const root = issueFromProfile({ profile: 'root-ca', subject: parseName('C=CN,O=test,CN=test root'), publicKey: rootKey.publicKey, issuerKey: rootKey });
   const key = generateKey(alg);
   const cert = issueFromProfile({ profile: 'sub-ca', subject: parseName('C=CN,O=test,CN=test issuing CA'), publicKey: key.publicKey, issuerCert: root, issuerKey: rootKey });
-  return { issuer: { id: `issuer-${alg}`, cert, key }, root };
+  return { issuer: { id: `issuer-${alg}-${++issuers}`, cert, key }, root };
 }
 
 function opensslRsa1024Csr(): string {
@@ -124,6 +127,35 @@ describe('pki work in worker threads and in the service thread', () => {
       }
     });
   }
+
+  test('examining with `sign` (one trip, as an enrollment does) gives the certificate `sign` gives; a refused request signs nothing', async () => {
+    const { issuer } = issuerFor('p256');
+    const csr = makeCsr('p256').pem;
+    const plan = { issuerId: issuer.id, notBefore: Math.floor(Date.now() / 1000) * 1000, serial: randomSerial(), urls: { crlUrls: ['http://pki.test/crl'], ocspUrls: ['http://pki.test/ocsp'], caIssuersUrls: ['http://pki.test/ca.crt'] } };
+    const precheck = { profile: 'staff-sign', issuerNotAfter: issuer.cert.notAfter.getTime(), now: Date.now() };
+    const examined = await inThread.examine({ csr });
+    const separate = await inThread.sign({ profile: 'staff-sign', subjectDer: examined.subjectDer, spki: examined.spki, identity: examined.csrIdentity, altNames: examined.csrAltNames, notBefore: plan.notBefore, serial: plan.serial, urls: plan.urls }, issuer);
+    for (const work of [inThread, workers]) {
+      const both = await work.examine({ csr, precheck, sign: plan }, issuer);
+      assert.ok(both.signed, 'signed in the same pass');
+      assert.ok(Certificate.parse(both.signed.der).tbsDer.equals(Certificate.parse(separate.der).tbsDer), 'the same to-be-signed certificate');
+      assert.equal(Certificate.parse(both.signed.der).verifySignature(issuer.cert.publicKey), true);
+      // A request the precheck refuses (a profile that holders cannot apply for) is not signed.
+      const refused = await outcome(work.examine({ csr, precheck: { ...precheck, profile: 'sub-ca' }, sign: plan }, issuer));
+      assert.equal((refused as { http: { status: number } }).http.status, 422);
+    }
+    // A signing examination needs its issuer and precheck.
+    await assert.rejects(workers.examine({ csr, sign: plan }, issuer), /needs its precheck and its issuer/);
+  });
+
+  test('an issuing key that does not belong to its certificate is refused before it signs anything (pairwise consistency test)', async () => {
+    const { issuer } = issuerFor('p256');
+    const wrong: SigningIssuer = { id: 'issuer-wrong-key', cert: issuer.cert, key: generateKey('p256') };
+    const examined = await inThread.examine({ csr: makeCsr('p256').pem });
+    const task = { profile: 'staff-sign', subjectDer: examined.subjectDer, spki: examined.spki, identity: examined.csrIdentity, notBefore: Date.now(), serial: randomSerial(), urls: {} };
+    await assert.rejects(new InThreadPkiWork().sign(task, wrong), /pairwise consistency test failed/);
+    await assert.rejects(workers.sign(task, wrong), /pairwise consistency test failed/);
+  });
 
   test('a profile rule broken at signing is the same ProfileError, also from a worker', async () => {
     const { issuer } = issuerFor('p256');

@@ -1,4 +1,4 @@
-import { constants, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { constants, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { RsaSaPssParams } from '@peculiar/asn1-rsa';
@@ -123,6 +123,32 @@ export function verifyData(
     if (e instanceof PkiError) throw e;
     return false; // malformed signature bytes are simply a failed verification
   }
+}
+
+/**
+ * Pairwise consistency test (FIPS 140 style): signs a fresh random message with `key` and checks
+ * the signature with `publicKey` (e.g. the public key of the CA certificate the key signs for).
+ * False when the key does not belong to that public key or the signature does not verify.
+ */
+export function pairwiseConsistent(key: PrivateKey, publicKey: PublicKey): boolean {
+  const message = randomBytes(64);
+  try {
+    const { algorithm, signature } = signData(key, message);
+    return verifyData(publicKey, algorithm, message, signature);
+  } catch (e) {
+    if (e instanceof UnsupportedError) throw e;
+    return false;
+  }
+}
+
+/**
+ * Whether each signature `key` makes should still be verified after signing, even once the key
+ * passed `pairwiseConsistent`: yes for keys held by a device (it signs out of our sight) and for
+ * SM2 (signed by this library's own code); no for software RSA and ECDSA keys, which OpenSSL
+ * signs with the same code the pairwise test exercised.
+ */
+export function needsSignatureCheckEachTime(key: PrivateKey): boolean {
+  return key.signer !== undefined || (key.kind !== 'ec' && key.kind !== 'rsa');
 }
 
 function pssParams(algorithm: AlgorithmIdentifier | string): { hash: HashName; saltLength: number } {

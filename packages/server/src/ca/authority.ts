@@ -41,8 +41,8 @@ import type { CaTables, CertificateStatus } from './tables.js';
 import { plaintextCustody, type KeyCustody } from './key-custody.js';
 import { caKeyContext } from './master-key-custody.js';
 import { PublicationUrls } from './urls.js';
-import { CA_PROFILES, certificateFacts, precheckRequest, type SignedResult } from '../work/pki-tasks.js';
-import { InThreadPkiWork, type PkiWork } from '../work/pki-work.js';
+import { CA_PROFILES, certificateFacts, precheckRequest, type ExaminedRequest, type ExamineTask, type PlannedSigning, type SignedResult } from '../work/pki-tasks.js';
+import { InThreadPkiWork, type PkiWork, type SigningIssuer as WorkIssuer } from '../work/pki-work.js';
 import { insertIdentityNumbers } from './search.js';
 
 /** A distinguished name as the pki library builds it. */
@@ -163,6 +163,15 @@ export interface SignedCertificate {
   at: Date;
   /** The CA certificates above it: issuing CA first, root last. */
   chain: Certificate[];
+}
+
+/** Everything `sign` decides before the work is sent (see CertificateAuthorities.plan). */
+interface SigningPlan {
+  a: LoadedAuthority;
+  issuer: WorkIssuer;
+  loaded: LoadedIssuer;
+  at: Date;
+  task: PlannedSigning;
 }
 
 /** The authority already used this serial number: the transaction must roll back and the certificate be signed anew. */
@@ -452,33 +461,55 @@ export class CertificateAuthorities {
    * commits it; a signed certificate whose transaction fails is simply dropped.
    */
   async sign(name: string, input: IssueInput): Promise<SignedCertificate> {
-    const a = await this.load(name, this.database.db);
-    const issuer = this.activeIssuer(a);
-    const issuerKey = this.issuerKey(issuer);
+    const plan = await this.plan(name, input.serial);
     const profile = getProfile(input.profile);
     if (CA_PROFILES.has(profile.name)) throw new RuleError('ca.profile.ca', `profile ${profile.name} is for the CA's own hierarchy`);
-    const at = this.clock();
     const facts = await this.work.sign(
-      {
-        profile: profile.name,
-        subjectDer: input.subjectDer,
-        spki: input.spki,
-        identity: input.identity,
-        altNames: input.altNames,
-        validityDays: input.validityDays,
+      { profile: profile.name, subjectDer: input.subjectDer, spki: input.spki, identity: input.identity, altNames: input.altNames, validityDays: input.validityDays, notBefore: plan.task.notBefore, serial: plan.task.serial, urls: plan.task.urls },
+      plan.issuer,
+    );
+    return this.signedFrom(plan, profile.name, facts);
+  }
+
+  /**
+   * Examines a new certificate's request (`task.precheck` names its profile, which the examination
+   * checks) and, once it passed, signs the certificate in the same pass: one trip to a worker
+   * thread where `examine` then `sign` take two. The signed certificate is what `sign` would give.
+   */
+  async examineAndSign(name: string, task: ExamineTask & { precheck: NonNullable<ExamineTask['precheck']> }): Promise<{ examined: ExaminedRequest; signed: SignedCertificate }> {
+    const plan = await this.plan(name);
+    const examined = await this.work.examine({ ...task, sign: plan.task }, plan.issuer);
+    if (!examined.signed) throw new Error('pki work: the examination did not sign');
+    return { examined, signed: this.signedFrom(plan, task.precheck.profile, examined.signed) };
+  }
+
+  /** What signing for authority `name` now takes besides the request: its active issuer and key, time, serial and URLs. */
+  private async plan(name: string, serial?: Uint8Array): Promise<SigningPlan> {
+    const a = await this.load(name, this.database.db);
+    const issuer = this.activeIssuer(a);
+    const at = this.clock();
+    return {
+      a,
+      issuer: { id: issuer.row.id, cert: issuer.cert, key: this.issuerKey(issuer) },
+      loaded: issuer,
+      at,
+      task: {
+        issuerId: issuer.row.id,
         notBefore: at.getTime(),
-        serial: input.serial ?? this.serials(),
+        serial: serial ?? this.serials(),
         urls: {
           crlUrls: [this.urls.crl(a.row.name, issuer.row.label, (await this.crlPartition?.(issuer.row.id, at)) ?? 0)],
           ocspUrls: [this.urls.ocsp(a.row.name)],
           caIssuersUrls: [this.urls.caCertificate(a.row.name, issuer.row.label)],
         },
       },
-      { id: issuer.row.id, cert: issuer.cert, key: issuerKey },
-    );
+    };
+  }
+
+  private signedFrom(plan: SigningPlan, profile: string, facts: SignedResult): SignedCertificate {
     // Parsing is lazy: the answer's fields are read from `facts`, not decoded again here.
     const certificate = Certificate.parse(facts.der);
-    return { authorityId: a.row.id, authority: a.row.name, issuerId: issuer.row.id, issuerLabel: issuer.row.label, profile: profile.name, certificate, facts, at, chain: this.chainOf(a, issuer) };
+    return { authorityId: plan.a.row.id, authority: plan.a.row.name, issuerId: plan.loaded.row.id, issuerLabel: plan.loaded.row.label, profile, certificate, facts, at: plan.at, chain: this.chainOf(plan.a, plan.loaded) };
   }
 
   /**
@@ -506,9 +537,10 @@ export class CertificateAuthorities {
    * 128 random bits; a repeat is refused by the database, rolled back and signed again with a
    * fresh serial, so a serial is never reused.
    */
-  async issueWith<T>(name: string, input: IssueInput, commit: (signed: SignedCertificate) => Promise<T>): Promise<T> {
+  async issueWith<T>(name: string, input: IssueInput, commit: (signed: SignedCertificate) => Promise<T>, first?: SignedCertificate): Promise<T> {
     for (let attempt = 0; attempt < SERIAL_ATTEMPTS; attempt++) {
-      const signed = await this.sign(name, input);
+      // `first`: the certificate signed already for this request (examineAndSign), for the first try.
+      const signed = attempt === 0 && first ? first : await this.sign(name, input);
       try {
         return await commit(signed);
       } catch (e) {

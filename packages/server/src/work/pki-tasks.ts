@@ -18,6 +18,7 @@ import {
   issueFromProfile,
   nameDer,
   nameFromDer,
+  pairwiseConsistent,
   publicKeyFromSpki,
   rawExtension,
   readIdentity,
@@ -51,7 +52,16 @@ export interface ExamineTask {
    * validity) right away, with the identity numbers and names the certificate would carry.
    */
   precheck?: { profile: string; altNames?: AltName[]; validityDays?: number; issuerNotAfter: number; now: number };
+  /**
+   * With `precheck`: once the request passed, sign its certificate right away with what the
+   * precheck checked (profile, identity, names, validity), so that an enrollment takes one trip
+   * to a worker thread instead of two. The answer's `signed` then holds the certificate.
+   */
+  sign?: PlannedSigning;
 }
+
+/** What signing takes besides the request itself: chosen by the CA before the work is sent. */
+export type PlannedSigning = Pick<SignTask, 'notBefore' | 'serial' | 'urls' | 'issuerId'>;
 
 /** What a request says, as plain data. */
 export interface ExaminedRequest {
@@ -63,6 +73,8 @@ export interface ExaminedRequest {
   csrIdentity: HealthIdentity;
   /** Subject alternative names requested in the CSR. */
   csrAltNames: AltName[];
+  /** The certificate, when the task asked for it to be signed too (`ExamineTask.sign`). */
+  signed?: SignedResult;
 }
 
 /** What signing a certificate needs, as plain data. */
@@ -183,9 +195,16 @@ export class Workbench {
     return this.issuers.has(id);
   }
 
-  /** Gives the workbench an issuing CA's certificate and key. */
+  /**
+   * Gives the workbench an issuing CA's certificate and key, after a pairwise consistency test
+   * (the key must sign what the certificate's key verifies): each signature it makes later is
+   * then re-verified only where that still adds something (pki `needsSignatureCheckEachTime`).
+   */
   addIssuer(id: string, certDer: Uint8Array, key: PrivateKey | Uint8Array): void {
-    this.issuers.set(id, { cert: Certificate.parse(Buffer.from(certDer)), key: key instanceof Uint8Array ? importPrivateKey(key) : key });
+    const cert = Certificate.parse(Buffer.from(certDer));
+    const opened = key instanceof Uint8Array ? importPrivateKey(key) : key;
+    if (!pairwiseConsistent(opened, cert.publicKey)) throw new Error(`the key of issuer ${id} does not sign for its certificate "${cert.subjectText}" (pairwise consistency test failed)`);
+    this.issuers.set(id, { cert, key: opened });
   }
 
   /**
@@ -219,31 +238,30 @@ export class Workbench {
     const subjectDer = nameDer(subject);
     const spki = csr.spkiDer;
     const publicKey = csr.publicKey;
+    const examined: ExaminedRequest = { der: csr.der, subjectDer, subjectText: csr.subjectText, spki, csrIdentity, csrAltNames };
     if (task.precheck) {
       const p = task.precheck;
+      const identity = Object.keys(explicitIdentity).length ? explicitIdentity : csrIdentity;
+      const altNames = p.altNames ?? csrAltNames;
       checkApplicableProfile(p.profile);
-      precheckRequest(
-        {
-          profile: p.profile,
-          subject,
-          publicKey,
-          identity: Object.keys(explicitIdentity).length ? explicitIdentity : csrIdentity,
-          altNames: p.altNames ?? csrAltNames,
-          validityDays: p.validityDays,
-        },
-        new Date(p.issuerNotAfter),
-        new Date(p.now),
-      );
+      precheckRequest({ profile: p.profile, subject, publicKey, identity, altNames, validityDays: p.validityDays }, new Date(p.issuerNotAfter), new Date(p.now));
+      if (task.sign) {
+        examined.signed = this.signDecoded({ profile: p.profile, subjectDer, spki, identity, altNames, validityDays: p.validityDays, ...task.sign }, { subjectDer, subject, publicKey });
+        return examined;
+      }
     }
     this.remember(spki, { subjectDer, subject, publicKey });
-    return { der: csr.der, subjectDer, subjectText: csr.subjectText, spki, csrIdentity, csrAltNames };
+    return examined;
   }
 
   /** Checks the request against the profile, builds and signs the certificate, and lints it. */
   sign(task: SignTask): SignedResult {
+    return this.signDecoded(task, this.decoded(Buffer.from(task.subjectDer), Buffer.from(task.spki)));
+  }
+
+  private signDecoded(task: SignTask, d: Decoded): SignedResult {
     const issuer = this.issuers.get(task.issuerId);
     if (!issuer) throw new Error(`workbench: no key for issuer ${task.issuerId}`);
-    const d = this.decoded(Buffer.from(task.subjectDer), Buffer.from(task.spki));
     const cert = issueFromProfile({
       profile: task.profile,
       subject: d.subject,
@@ -256,6 +274,7 @@ export class Workbench {
       notBefore: new Date(task.notBefore),
       serialNumber: task.serial,
       urls: task.urls,
+      issuerKeyTested: true,
     });
     return certificateFacts(cert);
   }

@@ -23,7 +23,8 @@ export interface PkiWork {
   readonly threads: number;
   /** Tasks sent to worker threads and not answered yet. */
   readonly inFlight: number;
-  examine(task: ExamineTask): Promise<ExaminedRequest>;
+  /** Examines a request; with `task.sign`, also signs its certificate for `issuer` (required then). */
+  examine(task: ExamineTask, issuer?: SigningIssuer): Promise<ExaminedRequest>;
   sign(task: Omit<SignTask, 'issuerId'>, issuer: SigningIssuer): Promise<SignedResult>;
   close(): Promise<void>;
 }
@@ -34,13 +35,18 @@ export class InThreadPkiWork implements PkiWork {
   readonly inFlight = 0;
   private readonly bench = new Workbench();
 
-  async examine(task: ExamineTask): Promise<ExaminedRequest> {
+  async examine(task: ExamineTask, issuer?: SigningIssuer): Promise<ExaminedRequest> {
+    if (task.sign) this.know(issuerFor(task, issuer));
     return this.bench.examine(task);
   }
 
   async sign(task: Omit<SignTask, 'issuerId'>, issuer: SigningIssuer): Promise<SignedResult> {
-    if (!this.bench.hasIssuer(issuer.id)) this.bench.addIssuer(issuer.id, issuer.cert.der, issuer.key);
+    this.know(issuer);
     return this.bench.sign({ ...task, issuerId: issuer.id });
+  }
+
+  private know(issuer: SigningIssuer): void {
+    if (!this.bench.hasIssuer(issuer.id)) this.bench.addIssuer(issuer.id, issuer.cert.der, issuer.key);
   }
 
   async close(): Promise<void> {}
@@ -80,24 +86,33 @@ export class WorkerPkiWork implements PkiWork {
     return this.pool.all();
   }
 
-  examine(task: ExamineTask): Promise<ExaminedRequest> {
-    const message: PkiWorkerTask = { kind: 'examine', examine: task };
-    return this.pool.pick().call<ExaminedRequest>(message).then(revive);
+  async examine(task: ExamineTask, issuer?: SigningIssuer): Promise<ExaminedRequest> {
+    if (!task.sign) return this.pool.pick().call<ExaminedRequest>({ kind: 'examine', examine: task } satisfies PkiWorkerTask).then(revive);
+    const signer = issuerFor(task, issuer);
+    // A device-held key signs in this thread (see `sign`): so does the examination that signs with it.
+    if (signer.key.signer) return this.local.examine(task, signer);
+    const examined = await this.callWithIssuer<ExaminedRequest>({ kind: 'examine', examine: task }, signer);
+    if (examined.signed) examined.signed = revive(examined.signed);
+    return examined;
   }
 
   sign(task: Omit<SignTask, 'issuerId'>, issuer: SigningIssuer): Promise<SignedResult> {
     // An HSM-held key cannot be handed to a worker: its certificates are signed in this thread.
     if (issuer.key.signer) return this.local.sign(task, issuer);
+    return this.callWithIssuer<SignedResult>({ kind: 'sign', sign: { ...task, issuerId: issuer.id } }, issuer);
+  }
+
+  /** Sends a task to a worker, with the issuer's key the first time that worker signs for it. */
+  private callWithIssuer<T extends object>(message: PkiWorkerTask, issuer: SigningIssuer): Promise<T> {
     const worker = this.pool.pick();
     let known = worker.state.get(HAS_ISSUER) as Set<string> | undefined;
     if (!known) worker.state.set(HAS_ISSUER, (known = new Set()));
-    const message: PkiWorkerTask = { kind: 'sign', sign: { ...task, issuerId: issuer.id } };
     const sendsKey = !known.has(issuer.id);
     if (sendsKey) {
       message.issuer = { id: issuer.id, certDer: issuer.cert.der, pkcs8: issuer.key.pkcs8 };
       known.add(issuer.id);
     }
-    return worker.call<SignedResult>(message).then(revive, (e: unknown) => {
+    return worker.call<T>(message).then(revive, (e: unknown) => {
       // If the key did not arrive, send it again with the next task.
       if (sendsKey) known.delete(issuer.id);
       throw e;
@@ -107,6 +122,12 @@ export class WorkerPkiWork implements PkiWork {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/** The issuer a signing examine task names, which the caller must give. */
+function issuerFor(task: ExamineTask, issuer: SigningIssuer | undefined): SigningIssuer {
+  if (!issuer || issuer.id !== task.sign?.issuerId || !task.precheck) throw new Error('pki work: an examine task that signs needs its precheck and its issuer');
+  return issuer;
 }
 
 /** Buffers come back from a worker as plain Uint8Arrays: make them Buffers again. */

@@ -8,20 +8,22 @@ import { errorToWire } from './wire-errors.js';
 
 /** A message to this worker. */
 export type PkiWorkerTask =
-  | { kind: 'examine'; examine: ExamineTask }
-  | { kind: 'sign'; sign: SignTask; issuer?: { id: string; certDer: Uint8Array; pkcs8: Uint8Array } };
+  | { kind: 'examine'; examine: ExamineTask; issuer?: IssuerKey }
+  | { kind: 'sign'; sign: SignTask; issuer?: IssuerKey };
+
+/** An issuing CA's certificate and key, sent with the first task that signs for it. */
+export interface IssuerKey {
+  id: string;
+  certDer: Uint8Array;
+  pkcs8: Uint8Array;
+}
 
 const bench = new Workbench();
 
 parentPort!.on('message', ({ id, task }: { id: number; task: PkiWorkerTask }) => {
   try {
-    let result: unknown;
-    if (task.kind === 'examine') {
-      result = bench.examine(task.examine);
-    } else {
-      if (task.issuer) bench.addIssuer(task.issuer.id, task.issuer.certDer, task.issuer.pkcs8);
-      result = bench.sign(task.sign);
-    }
+    if (task.issuer) bench.addIssuer(task.issuer.id, task.issuer.certDer, task.issuer.pkcs8);
+    const result = task.kind === 'examine' ? bench.examine(task.examine) : bench.sign(task.sign);
     parentPort!.postMessage({ id, ok: true, result });
   } catch (e) {
     parentPort!.postMessage({ id, ok: false, error: errorToWire(e) });
