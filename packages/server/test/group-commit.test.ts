@@ -194,7 +194,7 @@ describe('group commit with the sync after COMMIT (wal-sync.ts)', () => {
     backend = await createBackend('sqlite');
     raw = new SqliteDatabase(join(backend.dataDir, 'sync.sqlite'));
     raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = NORMAL');
+    raw.pragma('synchronous = FULL');
     db = new Kysely<any>({ dialect: new SqliteDialect({ database: raw }) });
     await sql`create table t (id text primary key)`.execute(db);
   });
@@ -222,6 +222,8 @@ describe('group commit with the sync after COMMIT (wal-sync.ts)', () => {
     let acknowledged = false;
     const op = batches.run(async (tx) => {
       await sql`insert into t (id) values (${'a'})`.execute(tx);
+      // Relaxed for the batch's own COMMIT only (set before its BEGIN: SQLite refuses the change inside a transaction).
+      assert.equal((await sql<{ synchronous: number }>`pragma synchronous`.execute(tx)).rows[0]!.synchronous, 1);
       return 'done';
     }).then((v) => ((acknowledged = true), v));
     while (syncs === 0) await new Promise((r) => setImmediate(r));
@@ -234,6 +236,7 @@ describe('group commit with the sync after COMMIT (wal-sync.ts)', () => {
     assert.equal(await op, 'done');
     await reader;
     assert.deepEqual(read, ['a']);
+    assert.equal(raw.pragma('synchronous', { simple: true }), 2, 'FULL again outside the batch');
 
     fail = new Error('EIO: i/o error, fdatasync');
     await assert.rejects(batches.run((tx) => sql`insert into t (id) values (${'b'})`.execute(tx)), /could not be made durable \(EIO: i\/o error, fdatasync\)/);
@@ -245,7 +248,7 @@ describe('group commit with the sync after COMMIT (wal-sync.ts)', () => {
     try {
       const mode = async () => (await sql<{ synchronous: number }>`pragma synchronous`.execute(database.db)).rows[0]!.synchronous;
       assert.equal(await mode(), 2);
-      await database.transaction((tx) => sql`select 1`.execute(tx));
+      await database.transaction(async (tx) => assert.equal((await sql<{ synchronous: number }>`pragma synchronous`.execute(tx)).rows[0]!.synchronous, 1));
       assert.equal(await mode(), 2, 'FULL again after a group commit');
       await sql`create table if not exists s (id text primary key)`.execute(database.db);
       await Promise.all(Array.from({ length: 10 }, (_, i) => database.transaction((tx) => sql`insert into s (id) values (${String(i)})`.execute(tx))));

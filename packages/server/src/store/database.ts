@@ -82,9 +82,8 @@ function openSqlite(dataDir: string): Database {
   const cached = withStatementCache(raw);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: cached }) });
   const wal = new WalSync(file);
-  const relax = raw.prepare('pragma synchronous = NORMAL');
-  const restore = raw.prepare('pragma synchronous = FULL');
-  const durability = { relax: () => relax.run(), restore: () => restore.run(), sync: () => wal.sync() };
+  // Not prepared once: SQLite applies `pragma synchronous` when the statement is prepared.
+  const durability = { relax: () => raw.pragma('synchronous = NORMAL'), restore: () => raw.pragma('synchronous = FULL'), sync: () => wal.sync() };
   const batches = new GroupCommit(db, { inTransaction: () => raw.open && raw.inTransaction, direct: directSql(cached), durability });
   return {
     dialect: 'sqlite',

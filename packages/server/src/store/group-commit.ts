@@ -61,10 +61,10 @@ export interface GroupCommitOptions {
   /** Runs SQL synchronously on the connection: `hot` statements of the batch's operations use it (sql.ts). */
   direct?: DirectSql;
   /**
-   * Waits for the disk off the thread (wal-sync.ts): `relax` just before the batch's COMMIT makes
-   * it return without waiting for the disk (synchronous=NORMAL), `restore` right after puts the
-   * connection's own setting back for statements outside batches, and `sync` then makes the
-   * commit durable. The batch keeps the connection until `sync` resolves and is acknowledged
+   * Waits for the disk off the thread (wal-sync.ts): `relax` just before the batch's BEGIN makes
+   * its COMMIT return without waiting for the disk (synchronous=NORMAL), `restore` right after
+   * the transaction puts the connection's own setting back for statements outside batches, and
+   * `sync` then makes the commit durable. The batch keeps the connection until `sync` resolves and is acknowledged
    * only then.
    */
   durability?: { relax(): void; restore(): void; sync(): Promise<void> };
@@ -171,6 +171,36 @@ export class GroupCommit {
   }
 
   private async commitBatch(conn: Kysely<any>, batch: Pending[]): Promise<void> {
+    const durability = this.opts.durability;
+    // The safety level can change only outside a transaction: relaxed for this batch's, then restored.
+    durability?.relax();
+    let committed: boolean;
+    try {
+      committed = await this.runBatch(conn, batch);
+    } finally {
+      if (!this.opts.inTransaction()) durability?.restore();
+    }
+    if (!committed) return;
+    if (durability) {
+      try {
+        await durability.sync();
+      } catch (e) {
+        // Committed but maybe not on disk: nothing of the batch may be acknowledged.
+        const error = new Error(`the commit could not be made durable (${e instanceof Error ? e.message : String(e)}); it may or may not have been kept`, { cause: e });
+        for (const p of batch) p.outcome = { ok: false, error };
+        return;
+      }
+    }
+    let ok = 0;
+    for (const p of batch) if (p.outcome?.ok) ok++;
+    this.stats.batches++;
+    this.stats.committed += ok;
+    this.stats.failed += batch.length - ok;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+  }
+
+  /** BEGIN, each operation in its savepoint, COMMIT; false when the batch failed as a whole (every operation then has its error). */
+  private async runBatch(conn: Kysely<any>, batch: Pending[]): Promise<boolean> {
     await conn.executeQuery(BEGIN);
     try {
       for (const p of batch) {
@@ -187,33 +217,12 @@ export class GroupCommit {
           await this.control(conn, RELEASE);
         }
       }
-      const durability = this.opts.durability;
-      durability?.relax();
-      try {
-        await conn.executeQuery(COMMIT);
-      } finally {
-        durability?.restore();
-      }
+      await conn.executeQuery(COMMIT);
+      return true;
     } catch (e) {
       await this.failAll(conn, batch, e);
-      return;
+      return false;
     }
-    if (this.opts.durability) {
-      try {
-        await this.opts.durability.sync();
-      } catch (e) {
-        // Committed but maybe not on disk: nothing of the batch may be acknowledged.
-        const error = new Error(`the commit could not be made durable (${e instanceof Error ? e.message : String(e)}); it may or may not have been kept`, { cause: e });
-        for (const p of batch) p.outcome = { ok: false, error };
-        return;
-      }
-    }
-    let ok = 0;
-    for (const p of batch) if (p.outcome?.ok) ok++;
-    this.stats.batches++;
-    this.stats.committed += ok;
-    this.stats.failed += batch.length - ok;
-    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
   }
 
   /** After a failed batch: rolls back what is left and fails every operation that had not failed on its own. */
