@@ -56,7 +56,7 @@ for (const backendName of BACKENDS) {
       const later = await answers();
       for (const r of later) assert.ok(verifyOcspResponse(r, r.certs[0]!.issuerDer.equals(root.subjectDer) ? root : issuing).valid);
       const rolled = new Set(later.map((r) => r.certs[0]!.serialHex));
-      assert.equal(rolled.size, 2);
+      assert.equal(rolled.size, 2, `answered after the roll with ${later.map((r) => r.certs[0]!.serialHex).join(', ')}; stored (generation, serial) ${JSON.stringify((await responderRows()).map((r) => [r.generation, r.serial]))}`);
       for (const s of rolled) assert.ok(!signers.has(s), 'new responder certificates');
       const after = await responderRows();
       assert.deepEqual(after.map((r) => Number(r.generation)).sort(), [1, 1, 2, 2]);
