@@ -31,11 +31,9 @@ if (selected.length === 0) {
   console.error('no test files found; did the build run?');
   process.exit(1);
 }
-// One file at a time by default. HPKI_TEST_CONCURRENCY=2 overlaps two files (about 9 minutes
-// instead of 14.5 on a 2-core machine: most tests wait on fsync, child processes, Java or the
-// browser), but under that load ocsp-processes' responder roll sometimes leaves one service
-// answering with its old responder certificate (also seen on the code before, 1 run in 24 under
-// eight parallel copies): default to 2 once that is understood and mended.
-const concurrency = process.env.HPKI_TEST_CONCURRENCY ?? '1';
+// Two files at a time by default: most tests wait on fsync, child processes, Java or the browser,
+// so overlapping two takes about 9 minutes instead of 14.5 on a 2-core machine.
+// HPKI_TEST_CONCURRENCY=1 runs one file at a time (to tell a timing problem from a real one).
+const concurrency = process.env.HPKI_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...selected], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

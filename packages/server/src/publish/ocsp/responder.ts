@@ -157,7 +157,7 @@ export class OcspResponder {
       return { der: e.der, status: 'successful', cached: e };
     }
     const entries = await Promise.all(items.map((i) => this.statusOf(a, issuer, i.certId)));
-    return { der: await this.sign(a, issuer, entries.map((x) => x.entry), echo ? req : undefined), status: 'successful' };
+    return { der: (await this.sign(a, issuer, entries.map((x) => x.entry), echo ? req : undefined)).der, status: 'successful' };
   }
 
   /** The pre-produced response for a CertID, producing it on first use. */
@@ -181,7 +181,7 @@ export class OcspResponder {
   private async produce(a: ServedAuthority, issuer: SigningIssuer, certId: CertId, certIdKey: string): Promise<CachedResponse> {
     for (let attempt = 0; ; attempt++) {
       const { entry, version, serial } = await this.statusOf(a, issuer, certId);
-      const der = await this.sign(a, issuer, [entry]);
+      const { der, outgoing } = await this.sign(a, issuer, [entry]);
       const e: CachedResponse = {
         der,
         serialKey: `${a.id}/${serial}`,
@@ -192,7 +192,9 @@ export class OcspResponder {
         certId,
         thisUpdate: entry.thisUpdate.getTime(),
         nextUpdate: entry.nextUpdate!.getTime(),
-        refreshAt: entry.thisUpdate.getTime() + this.validityMs / 2,
+        // Signed by a responder certificate whose successor is being made: valid, but re-signed
+        // at the next request, so that every service moves to the new certificate at once.
+        refreshAt: outgoing ? entry.thisUpdate.getTime() : entry.thisUpdate.getTime() + this.validityMs / 2,
         refreshing: false,
         etag: etagOf(der),
         lastModified: entry.thisUpdate.toUTCString(),
@@ -230,9 +232,11 @@ export class OcspResponder {
     };
   }
 
-  private async sign(a: ServedAuthority, issuer: SigningIssuer, responses: OcspStatusEntry[], nonceFrom?: OcspRequest): Promise<Buffer> {
+  /** Signs a response; `outgoing` when the responder certificate that signed it is due for renewal. */
+  private async sign(a: ServedAuthority, issuer: SigningIssuer, responses: OcspStatusEntry[], nonceFrom?: OcspRequest): Promise<{ der: Buffer; outgoing: boolean }> {
     const rk = await this.responders.current(issuer, a.algorithm);
-    return buildOcspResponse({ responderCert: rk.cert, signer: rk.key, producedAt: wholeSeconds(this.clock()), responses, nonce: nonceFrom, certs: [rk.cert] }).der;
+    const now = this.clock();
+    return { der: buildOcspResponse({ responderCert: rk.cert, signer: rk.key, producedAt: wholeSeconds(now), responses, nonce: nonceFrom, certs: [rk.cert] }).der, outgoing: rk.renewAt <= now.getTime() };
   }
 }
 
