@@ -130,6 +130,26 @@ describe('CertificateValidator', () => {
     assert.equal(counting.calls.length, first, 'the second validation asks nobody');
   });
 
+  test('a cached answer is reused for at most maxCacheAgeMs (default 5 minutes): a revocation is noticed then, not at nextUpdate', async () => {
+    const holder = await d.issue('demo-p256');
+    let offset = 0;
+    const v = new CertificateValidator({ trust, clock: () => new Date(Date.now() + offset) });
+    assert.equal((await v.validate(holder.certificate)).valid, true);
+    await d.revoke(holder, 'keyCompromise');
+    // The CA's responder knows at once (within ~0.2 s); a fresh validator sees it.
+    let fresh;
+    for (let i = 0; i < 50 && (fresh = await new CertificateValidator({ trust }).validate(holder.certificate)).code !== 'revoked'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(fresh!.code, 'revoked');
+    offset = 4 * 60_000;
+    assert.equal((await v.validate(holder.certificate)).valid, true, 'within 5 minutes the cached good answer is still used');
+    offset = 6 * 60_000;
+    const later = await v.validate(holder.certificate);
+    assert.equal(later.code, 'revoked', 'after 5 minutes the responder is asked again, although the cached answer runs for an hour');
+    // 0: every validation asks.
+    const always = new CertificateValidator({ trust, maxCacheAgeMs: 0 });
+    assert.equal((await always.validate(holder.certificate)).code, 'revoked');
+  });
+
   test('both unreachable: rejected by default, accepted with a stated warning by policy; a hanging responder times out', async () => {
     const holder = await d.issue('demo-sm2');
     const refused = routed(/./, 'http://127.0.0.1:1/');

@@ -1,7 +1,8 @@
 /**
  * Online revocation checking for one certificate and its issuer: OCSP first (the AIA responder,
  * a fresh nonce, a timeout), then the CRL of its distribution point. Answers are cached until
- * their nextUpdate, so a busy system asks the CA once per validity window, not once per login.
+ * their nextUpdate but at most `maxCacheAgeMs` (5 minutes by default), so a busy system asks the
+ * CA a few times an hour, not once per login, and a revocation is noticed within minutes.
  * Every answer used is returned as evidence (the exact DER), so a signature can later be shown to
  * have been checked against what the CA said at the time.
  */
@@ -38,6 +39,13 @@ export interface RevocationCheckerOptions {
   maxCrlBytes?: number;
   /** Most cached answers of each kind (default 10,000). */
   cacheSize?: number;
+  /**
+   * Longest time a cached OCSP answer or CRL is used, however far its nextUpdate (default
+   * 5 minutes; 0: ask every time). A revocation reaches the CA's OCSP responder within a second,
+   * but an answer cached until its nextUpdate (an hour at our CAs) would let a revoked holder log
+   * in for that long.
+   */
+  maxCacheAgeMs?: number;
   sigOpts?: SignatureOptions;
   clock: () => Date;
 }
@@ -53,6 +61,9 @@ interface CachedCrl {
   signerSpki: Buffer;
   until: number;
 }
+
+/** Default of RevocationCheckerOptions.maxCacheAgeMs. */
+export const DEFAULT_MAX_CACHE_AGE_MS = 5 * 60_000;
 
 /** Asks OCSP responders and fetches CRLs, with caches. */
 export class RevocationChecker {
@@ -121,7 +132,7 @@ export class RevocationChecker {
         problems.push(`OCSP responder ${url}: ${read.problem}`);
         continue;
       }
-      this.remember(this.ocspCache, key, { response, until: read.until });
+      this.remember(this.ocspCache, key, { response, until: this.cacheUntil(read.until) });
       return read.answer;
     }
     return undefined;
@@ -218,7 +229,7 @@ export class RevocationChecker {
     const skew = this.opts.skewMs ?? 300_000;
     if (crl.thisUpdate.getTime() > now + skew) throw new Error(`it is not yet valid (thisUpdate ${crl.thisUpdate.toISOString()})`);
     if (!crl.nextUpdate || crl.nextUpdate.getTime() < now) throw new Error(`it is out of date (nextUpdate ${crl.nextUpdate?.toISOString() ?? 'absent'})`);
-    this.remember(this.crlCache, url, { crl, signerSpki: issuer.spkiDer, until: crl.nextUpdate.getTime() });
+    this.remember(this.crlCache, url, { crl, signerSpki: issuer.spkiDer, until: this.cacheUntil(crl.nextUpdate.getTime()) });
     return crl;
   }
 
@@ -226,6 +237,11 @@ export class RevocationChecker {
     const r = await this.opts.fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5000) });
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     return Crl.parse(await readLimited(r, this.opts.maxCrlBytes ?? 64 * 1024 * 1024));
+  }
+
+  /** Until when an answer good until `nextUpdate` may be reused from the cache. */
+  private cacheUntil(nextUpdate: number): number {
+    return Math.min(nextUpdate, this.opts.clock().getTime() + (this.opts.maxCacheAgeMs ?? DEFAULT_MAX_CACHE_AGE_MS));
   }
 
   /** Bounded cache: the oldest entry goes when full (Map keeps insertion order). */

@@ -58,6 +58,8 @@ export interface CertificateValidatorOptions {
   maxCrlBytes?: number;
   /** SM2 user ID for SM2 signatures (default GM/T 0009's 1234567812345678). */
   sm2UserId?: Uint8Array;
+  /** Longest reuse of a cached OCSP answer or CRL (default 5 minutes; 0: ask every time; see RevocationCheckerOptions). */
+  maxCacheAgeMs?: number;
   clock?: () => Date;
 }
 
@@ -99,6 +101,7 @@ export class CertificateValidator {
       crl: opts.crl,
       requireOcspNonce: opts.requireOcspNonce,
       maxCrlBytes: opts.maxCrlBytes,
+      maxCacheAgeMs: opts.maxCacheAgeMs,
       sigOpts,
       clock: this.clock,
     });
