@@ -19,6 +19,7 @@ import { restoreDataDir, startServer, type RunningServer } from '../src/index.js
 import { writeTarGz } from '../src/backup/tar.js';
 import type { Database } from '../src/store/database.js';
 import { httpApi } from './helpers/api.js';
+import { createBackend, postgresOff } from './helpers/backends.js';
 import { makeCsr } from './helpers/pki.js';
 
 const CLI = fileURLToPath(new URL('../../../cli/dist/src/main.js', import.meta.url));
@@ -147,6 +148,40 @@ describe('backup and restore with the embedded platform and KMC', () => {
     await until('the restored outbox drains', () => outboxDrained(server!));
     const afterState = await platformState(server);
     assert.ok(afterState.messages > before.messages && afterState.certificates.length > before.certificates.length, JSON.stringify(afterState));
+  });
+
+  test('a CA service on PostgreSQL: the backup holds everything but its database, the embedded KMC\'s escrowed keys above all', { skip: postgresOff && 'PostgreSQL is off', timeout: 120_000 }, async () => {
+    const backend = await createBackend('postgres');
+    const dir = join(backend.dataDir, 'data');
+    const archive = join(work, 'pg.tar.gz');
+    let pg: RunningServer | undefined;
+    try {
+      pg = await startServer({ dataDir: dir, dbUrl: backend.dbUrl, port: 0, logger: false, kmc: 'embedded', pkiThreads: 0 });
+      const token = readFileSync(pg.tokenFile, 'utf8').trim();
+      const dual = await httpApi(pg.url)('POST', '/api/v1/cas/demo-sm2/enroll', { profile: 'staff-sign', csr: makeCsr('sm2').pem, applicant: { name: '张三' }, dual: true }, token);
+      assert.equal(dual.status, 201, JSON.stringify(dual.json));
+      const b = await hpki(['backup', '--data', dir, '--out', archive]);
+      assert.equal(b.code, 0, b.stderr);
+      assert.match(b.stderr, /own database is in PostgreSQL and NOT in this archive: back it up with pg_dump/);
+    } finally {
+      await pg?.close();
+    }
+    const target = join(work, 'pg-restored');
+    const r = await hpki(['restore', '--from', archive, '--data', target]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /was in PostgreSQL: restore its pg_dump/);
+    assert.ok(!existsSync(join(target, 'hpki.sqlite')), 'no CA database: it is in PostgreSQL');
+    assert.ok(existsSync(join(target, 'admin.token')));
+    // The escrowed encryption key is in the restored KMC database (sealed, as it was).
+    const kmc = new SqliteDatabase(join(target, 'kmc', 'hpki.sqlite'), { readonly: true });
+    try {
+      assert.equal((kmc.prepare('select count(*) as n from kmc_keys').get() as { n: number }).n, 1);
+    } finally {
+      kmc.close();
+    }
+    await backend.cleanup();
+    // A directory with neither database is still refused.
+    assert.match((await hpki(['backup', '--data', join(work, 'pg-restored', 'kmc', 'none'), '--out', join(work, 'x.tar.gz')])).stderr, /not a health-pki data directory/);
   });
 
   test('restore takes a v1 archive (top level only) and refuses entries outside platform/ and kmc/', () => {

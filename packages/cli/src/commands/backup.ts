@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 export function register(program: Command): void {
   program
     .command('backup')
-    .description('copy a SQLite data directory (online, while the service runs), with its embedded platform and KMC, into one archive; no master key is included')
+    .description('copy a data directory (online, while the service runs) with its embedded platform and KMC into one archive; no master key is included (a service on PostgreSQL: everything but its database, which pg_dump copies)')
     .requiredOption('--data <dir>', 'the data directory to back up')
     .requiredOption('--out <file>', 'the archive to write (a .tar.gz, mode 0600); must not exist')
     .addHelpText('after', '\nExample:\n  $ hpki backup --data ./data --out hpki-2026-11-28.tar.gz\nPostgreSQL deployments: pg_dump -Fc (docs/operations.md).')
@@ -27,7 +27,9 @@ export function register(program: Command): void {
       const key = manifest.masterKey ? `master key ${manifest.masterKey.keyId} (${manifest.masterKey.source === 'passphrase' ? 'passphrase' : 'key file'})` : 'no master key registered';
       process.stderr.write(
         `backed up ${manifest.files.map((f) => f.name).join(', ')} to ${opts.out} (${archive.length} bytes)\n` +
-          `the data is sealed under ${key}: the master key is not in this archive; keep it backed up separately\n` +
+          (manifest.caDatabase === 'postgresql'
+            ? 'the CA service\'s own database is in PostgreSQL and NOT in this archive: back it up with pg_dump -Fc at the same time (docs/operations.md)\n'
+            : `the data is sealed under ${key}: the master key is not in this archive; keep it backed up separately\n`) +
           componentKeys(manifest, (dir, id) => `the embedded ${dir}'s data is sealed under its own master key ${id} (${dir}/master.key): not in this archive either; keep a copy apart\n`),
       );
     });
@@ -45,7 +47,8 @@ export function register(program: Command): void {
         ? `start it with master key ${manifest.masterKey.keyId}: ${manifest.masterKey.source === 'passphrase' ? 'HPKI_MASTER_PASSPHRASE' : '--master-key-file (or copy the key file to DATA_DIR/master.key for a demo)'}`
         : 'it has no master key registered';
       process.stderr.write(
-        `restored ${manifest.files.map((f) => f.name).join(', ')} (backup of ${manifest.createdAt}) into ${opts.data}; ${key}\n` +
+        `restored ${manifest.files.map((f) => f.name).join(', ')} (backup of ${manifest.createdAt}) into ${opts.data}; ` +
+          (manifest.caDatabase === 'postgresql' ? 'the CA service\'s database was in PostgreSQL: restore its pg_dump with pg_restore and start with --db\n' : `${key}\n`) +
           componentKeys(manifest, (dir, id) => `the embedded ${dir} asks for its master key ${id}: copy the kept ${dir}/master.key to ${resolve(opts.data, dir, 'master.key')} (mode 0600) before starting\n`),
       );
     });

@@ -7,7 +7,9 @@
  *
  * The master key is never put in a backup: CA keys and materials inside stay sealed, and the
  * master key is kept (and backed up) separately — see docs/operations.md. The manifest names the
- * master key id the restored deployment will ask for. PostgreSQL deployments use pg_dump.
+ * master key id the restored deployment will ask for. A CA service on PostgreSQL backs up its
+ * database with pg_dump; this still copies its data directory (bootstrap token, and above all the
+ * embedded KMC's escrowed keys and the embedded platform), with `caDatabase: 'postgresql'`.
  * The embedded services' master keys are left out for the same reason (the KMC's seals escrowed
  * subscriber keys); the manifest names theirs too.
  */
@@ -40,6 +42,8 @@ export interface BackupManifest {
   components?: Array<{ dir: string; masterKey: { keyId: string; source: string } | null }>;
   /** File names; a component's files are named `<dir>/<file>`. */
   files: Array<{ name: string; bytes: number; sha256: string }>;
+  /** Where the CA service's own database is: in the archive (absent: 'sqlite'), or in PostgreSQL (pg_dump it). */
+  caDatabase?: 'sqlite' | 'postgresql';
 }
 
 /** Files of a data directory never copied as files: the database (copied through the backup API) and the master key. */
@@ -76,10 +80,15 @@ async function snapshotDatabase(dbFile: string, copy: string): Promise<{ data: B
   return { data: readFileSync(copy), masterKey };
 }
 
-/** The entries of one directory level: its database snapshot first, then its other plain files, names prefixed by `prefix`. */
-async function directoryEntries(dir: string, work: string, prefix: string): Promise<{ entries: TarEntry[]; masterKey: MasterKeyRef }> {
-  const { data, masterKey } = await snapshotDatabase(join(dir, SQLITE_FILE), join(work, `${prefix.replace('/', '-')}${SQLITE_FILE}`));
-  const entries: TarEntry[] = [{ name: prefix + SQLITE_FILE, data }];
+/** The entries of one directory level: its database snapshot first (when it has one), then its other plain files, names prefixed by `prefix`. */
+async function directoryEntries(dir: string, work: string, prefix: string, withDatabase = true): Promise<{ entries: TarEntry[]; masterKey: MasterKeyRef }> {
+  const entries: TarEntry[] = [];
+  let masterKey: MasterKeyRef = null;
+  if (withDatabase) {
+    const snapshot = await snapshotDatabase(join(dir, SQLITE_FILE), join(work, `${prefix.replace('/', '-')}${SQLITE_FILE}`));
+    entries.push({ name: prefix + SQLITE_FILE, data: snapshot.data });
+    masterKey = snapshot.masterKey;
+  }
   for (const name of readdirSync(dir).sort()) {
     if (skipped(name) || !statSync(join(dir, name)).isFile()) continue;
     entries.push({ name: prefix + name, data: readFileSync(join(dir, name)) });
@@ -87,13 +96,20 @@ async function directoryEntries(dir: string, work: string, prefix: string): Prom
   return { entries, masterKey };
 }
 
-/** Copies a data directory's database (online) and files, and its embedded services' sub-directories, into one archive; returns its bytes and manifest. */
+/**
+ * Copies a data directory's database (online) and files, and its embedded services'
+ * sub-directories, into one archive; returns its bytes and manifest. A directory without the CA
+ * database but with an embedded service's is a CA service on PostgreSQL: everything but that
+ * database is copied (`caDatabase: 'postgresql'`).
+ */
 export async function backupDataDir(dataDir: string, now: Date = new Date()): Promise<{ archive: Buffer; manifest: BackupManifest }> {
-  const dbFile = join(dataDir, SQLITE_FILE);
-  if (!existsSync(dbFile)) throw new Error(`"${dataDir}" has no ${SQLITE_FILE}: not a health-pki data directory (PostgreSQL deployments use pg_dump, see docs/operations.md)`);
+  const onSqlite = existsSync(join(dataDir, SQLITE_FILE));
+  if (!onSqlite && !COMPONENT_DIRS.some((d) => existsSync(join(dataDir, d, SQLITE_FILE)))) {
+    throw new Error(`"${dataDir}" has no ${SQLITE_FILE} and no embedded platform or KMC: not a health-pki data directory (the database of a service on PostgreSQL is backed up with pg_dump, see docs/operations.md)`);
+  }
   const work = mkdtempSync(join(tmpdir(), 'hpki-backup-'));
   try {
-    const top = await directoryEntries(dataDir, work, '');
+    const top = await directoryEntries(dataDir, work, '', onSqlite);
     const entries = [...top.entries];
     const components: NonNullable<BackupManifest['components']> = [];
     // After the CA's snapshot, so that the platform and KMC are never behind the restored CA: an
@@ -111,6 +127,7 @@ export async function backupDataDir(dataDir: string, now: Date = new Date()): Pr
       source: dataDir,
       masterKey: top.masterKey,
       components,
+      ...(onSqlite ? {} : { caDatabase: 'postgresql' as const }),
       files: entries.map((e) => ({ name: e.name, bytes: e.data.length, sha256: sha256(e.data) })),
     };
     const archive = writeTarGz([{ name: MANIFEST, data: Buffer.from(JSON.stringify(manifest, null, 2) + '\n') }, ...entries], now);
@@ -144,7 +161,8 @@ export function restoreDataDir(archive: Buffer, dataDir: string): BackupManifest
     const e = files.find((x) => x.name === f.name);
     if (!e || sha256(e.data) !== f.sha256) throw new Error(`backup is damaged: ${f.name} is ${e ? 'altered' : 'missing'}`);
   }
-  if (files.length !== manifest.files.length || !files.some((e) => e.name === SQLITE_FILE)) throw new Error('backup is damaged: its files do not match its manifest');
+  const caInArchive = manifest.caDatabase !== 'postgresql';
+  if (files.length !== manifest.files.length || files.some((e) => e.name === SQLITE_FILE) !== caInArchive) throw new Error('backup is damaged: its files do not match its manifest');
   const stray = files.find((e) => e.name.includes('/') && !(COMPONENT_DIRS as readonly string[]).includes(e.name.slice(0, e.name.indexOf('/'))));
   if (stray) throw new Error(`not a health-pki backup: "${stray.name.slice(0, 100)}" is not in a known sub-directory (${COMPONENT_DIRS.join(', ')})`);
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) throw new Error(`"${dataDir}" is not empty: restore into a new data directory`);
