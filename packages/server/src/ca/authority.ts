@@ -506,6 +506,7 @@ export class CertificateAuthorities {
     };
   }
 
+  /** The signed certificate as `record` takes it, from the plan it was signed under. */
   private signedFrom(plan: SigningPlan, profile: string, facts: SignedResult): SignedCertificate {
     // Parsing is lazy: the answer's fields are read from `facts`, not decoded again here.
     const certificate = Certificate.parse(facts.der);

@@ -118,8 +118,8 @@ export class KmcLink {
 
   /** Tells the KMC that the key of certificate `userCertNo` is retired. */
   async revokeKey(userCertNo: bigint): Promise<void> {
-    const [r] = await this.call([{ type: 'revoke', userCertNo }]);
-    if (r!.type === 'error') throw new KmcRefusedError(r!.code, r!.description);
+    const [r] = await this.revokeKeys([userCertNo]);
+    if (!r!.retired) throw new KmcRefusedError(r!.code, r!.description);
   }
 
   /**

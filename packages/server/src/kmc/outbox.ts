@@ -33,11 +33,6 @@ export interface KmcOutboxTables {
   };
 }
 
-/** Queues, in the caller's transaction, the notice that the key of certificate `serial` (hex) is retired. */
-export async function enqueueKmcRetire(tx: Executor, serial: string, at: Date = new Date()): Promise<void> {
-  await run(tx, sql`insert into kmclink_outbox (id, cert_no, kind, created_at, sent_at, outcome, attempts, last_error) values (${orderedId()}, ${certNoOf(serial)}, ${'retire'}, ${nowIso(at)}, ${null}, ${null}, ${0}, ${null})`);
-}
-
 /** A serial (hex) as the KMC keys it. */
 function certNoOf(serial: string): string {
   return BigInt('0x' + serial).toString(16);
@@ -90,7 +85,7 @@ export class KmcOutbox {
 
   /** Queues, in the caller's transaction, the notice that the key of certificate `serial` (hex) is retired; `deliver()` after the commit sends it. */
   async queueRetire(tx: Executor, serial: string): Promise<void> {
-    await enqueueKmcRetire(tx, serial, this.clock());
+    await run(tx, sql`insert into kmclink_outbox (id, cert_no, kind, created_at, sent_at, outcome, attempts, last_error) values (${orderedId()}, ${certNoOf(serial)}, ${'retire'}, ${nowIso(this.clock())}, ${null}, ${null}, ${0}, ${null})`);
     // Rolled-back transactions leave their key here; past this many, delivery falls back to the sender alone.
     if (this.queuedHere.size >= 10_000) this.queuedHere.clear();
     this.queuedHere.add(certNoOf(serial));
